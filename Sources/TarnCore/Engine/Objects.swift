@@ -1,0 +1,145 @@
+/// One row of a listing: an object, or (with a delimiter) a common prefix standing for all
+/// objects below it.
+public struct ListRow: Sendable, Hashable {
+    public var path: String
+    public var isCommonPrefix: Bool
+    public var entry: Entry?
+}
+
+extension VersioningEngine {
+    /// Stages puts and deletes on a branch in one atomic write. Tombstones are staged as given,
+    /// without checking that the path exists (use `deleteObject` for that).
+    public func stage(repository: String, branch: String, changes: [Change]) throws {
+        for c in changes {
+            guard !c.path.isEmpty else { throw EngineError.invalidArgument("empty path") }
+            if let e = c.entry, !pathsEqual(e.path, c.path) {
+                throw EngineError.invalidArgument("entry path \(e.path) does not match \(c.path)")
+            }
+        }
+        do {
+            try store.stage(repository: repository, branch: branch, changes: changes)
+        } catch EngineError.branchNotFound(let b) {
+            _ = try requireRepository(repository)
+            throw EngineError.branchNotFound(b)
+        }
+    }
+
+    public func putObject(repository: String, branch: String, entry: Entry) throws {
+        try stage(repository: repository, branch: branch, changes: [.put(entry)])
+    }
+
+    /// Deletes an object from a branch; `objectNotFound` if the branch does not have it.
+    public func deleteObject(repository: String, branch: String, path: String) throws {
+        _ = try getObject(repository: repository, ref: branch, path: path)
+        try stage(repository: repository, branch: branch, changes: [.delete(path)])
+    }
+
+    /// Reads one object. A bare branch name sees staged changes over the head tree; any other
+    /// ref (`main@`, a tag, a commit) sees committed data only.
+    public func getObject(repository: String, ref: String, path: String) throws -> Entry {
+        let expr = try RefExpression(parsing: ref)
+        if expr.isBare, !(ContentHash.isHex(expr.base) && expr.base.utf8.count == 64),
+           let (branch, staged) = try store.branchWithStagedChange(repository: repository, branch: expr.base, path: path) {
+            if let staged {
+                guard let e = staged.entry else { throw EngineError.objectNotFound(path) }
+                return e
+            }
+            let head = try loadCommit(branch.headCommitID, repository: repository)
+            guard let e = try trees.lookup(path, inMetarange: head.metarangeID) else { throw EngineError.objectNotFound(path) }
+            return e
+        }
+        let commit = try resolveCommit(repository: repository, ref: ref)
+        guard let e = try trees.lookup(path, inMetarange: commit.metarangeID) else { throw EngineError.objectNotFound(path) }
+        return e
+    }
+
+    /// Lists objects under `prefix` in path order, strictly after `after`. With a delimiter,
+    /// paths that share the prefix up to the next delimiter collapse into one common-prefix row.
+    public func listObjects(repository: String, ref: String, prefix: String = "", delimiter: String = "",
+                            after: String = "", amount: Int = 1000) throws -> Page<ListRow> {
+        try Self.checkAmount(amount)
+        let resolved = try resolve(repository: repository, ref: ref)
+        var entries = try BranchView(engine: self, resolved: resolved, prefix: prefix, from: after.isEmpty ? nil : after)
+        var grouper = DelimiterGrouper(prefix: prefix, delimiter: delimiter, after: after)
+        var rows: [ListRow] = []
+        while rows.count <= amount, let e = try entries.next() {
+            guard let key = grouper.rowKey(for: e.path) else { continue }
+            rows.append(ListRow(path: key.path, isCommonPrefix: key.isPrefix, entry: key.isPrefix ? nil : e))
+        }
+        return .from(rows, amount: amount)
+    }
+}
+
+/// The entries a ref shows, in path order: the committed tree, overlaid with the branch's
+/// staged changes when the ref is a bare branch name.
+struct BranchView {
+    var tree: TreeCursor
+    var staging: StagingIterator?
+    var nextStaged: Change??
+    let prefix: String
+
+    init(engine: VersioningEngine, resolved: ResolvedRef, prefix: String, from: String?) throws {
+        let start = from.map { comparePaths($0, prefix) > 0 ? $0 : prefix } ?? prefix
+        tree = try TreeCursor(tree: engine.trees, metarangeID: resolved.commit.metarangeID, from: start)
+        if let branch = resolved.branch {
+            staging = StagingIterator(store: engine.store, tokens: branch.readTokens, prefix: prefix, from: start)
+        }
+        self.prefix = prefix
+    }
+
+    mutating func next() throws -> Entry? {
+        while true {
+            var committed = try tree.peek()
+            if let c = committed, !prefix.isEmpty, !c.path.hasPathPrefix(prefix) { committed = nil }
+            if staging != nil, nextStaged == nil { nextStaged = .some(try staging!.next()) }
+            let staged = nextStaged ?? nil
+            switch (committed, staged) {
+            case (nil, nil):
+                return nil
+            case let (c?, nil):
+                tree.advance()
+                return c
+            case let (c?, s?) where comparePaths(c.path, s.path) < 0:
+                tree.advance()
+                return c
+            case let (c, s?):
+                if let c, pathsEqual(c.path, s.path) { tree.advance() }
+                nextStaged = nil
+                if let e = s.entry { return e }
+            }
+        }
+    }
+}
+
+/// Turns paths into listing rows: with a delimiter, everything below `prefix` + `name` +
+/// `delimiter` becomes one common-prefix row. Skips rows at or before `after`.
+struct DelimiterGrouper {
+    let prefix: String
+    let delimiter: String
+    let after: String
+    var lastPrefix: String?
+
+    init(prefix: String, delimiter: String, after: String) {
+        self.prefix = prefix
+        self.delimiter = delimiter
+        self.after = after
+    }
+
+    mutating func rowKey(for path: String) -> (path: String, isPrefix: Bool)? {
+        var key = path
+        var isPrefix = false
+        if !delimiter.isEmpty {
+            let rest = path.utf8.dropFirst(prefix.utf8.count)
+            if let r = Array(rest).firstRange(of: Array(delimiter.utf8)) {
+                key = prefix + String(decoding: Array(rest)[..<r.upperBound], as: UTF8.self)
+                isPrefix = true
+            }
+        }
+        if !after.isEmpty && comparePaths(key, after) <= 0 { return nil }
+        if isPrefix {
+            if let last = lastPrefix, pathsEqual(last, key) { return nil }
+            lastPrefix = key
+        }
+        return (key, isPrefix)
+    }
+}

@@ -1,0 +1,70 @@
+/// What the versioning engine needs from a database. Every method is atomic on its own; the
+/// engine never holds a transaction open across calls, so an implementation may sit on an
+/// embedded database (SQLite) or on a server shared by many Tarn processes (PostgreSQL).
+///
+/// Branch heads move only through `completeCommit` / `resetBranch`, which compare the stored
+/// branch with what the caller read before (optimistic concurrency). Methods throw
+/// `EngineError` (`alreadyExists`, `*NotFound`, `namespaceInUse`, `storage`).
+///
+/// Declared here, not in TarnMetadata, so that TarnCore depends on no database: TarnMetadata
+/// provides the implementations and the shared conformance tests.
+public protocol MetadataStore: Sendable {
+    // MARK: Repositories
+    /// Creates the repository, stores its first commit and creates its default branch at it.
+    func createRepository(_ repository: Repository, initialCommit: Commit) throws
+    func repository(_ name: String) throws -> Repository?
+    /// Repositories ordered by name, strictly after `after`.
+    func listRepositories(prefix: String, after: String, limit: Int) throws -> [Repository]
+    /// Deletes the repository with its branches, tags and commits; its staging is dropped.
+    func deleteRepository(_ name: String) throws
+
+    // MARK: Commits
+    func putCommit(_ commit: Commit, repository: String) throws
+    func commit(_ id: String, repository: String) throws -> Commit?
+    /// Commit IDs that start with `prefix`, at most `limit`.
+    func commitIDs(prefix: String, repository: String, limit: Int) throws -> [String]
+
+    // MARK: Trees (content-addressed, shared by all repositories)
+    func putRanges(_ ranges: [(id: String, data: [UInt8])]) throws
+    func range(_ id: String) throws -> [UInt8]?
+    func putMetarange(id: String, data: [UInt8]) throws
+    func metarange(_ id: String) throws -> [UInt8]?
+
+    // MARK: Branches
+    /// Creates a branch at `head` with a fresh, empty staging token.
+    func createBranch(repository: String, name: String, head: String) throws -> Branch
+    func branch(repository: String, name: String) throws -> Branch?
+    func listBranches(repository: String, prefix: String, after: String, limit: Int) throws -> [Branch]
+    func deleteBranch(repository: String, name: String) throws
+    /// Moves the current staging token to the front of the sealed tokens and gives the branch a
+    /// fresh one; returns the branch as it is afterwards.
+    func sealStaging(repository: String, branch: String) throws -> Branch
+    /// If the branch still has head `expected.headCommitID` and sealed tokens
+    /// `expected.sealedTokens`, stores `commit`, moves the head to it, forgets the sealed tokens
+    /// (their rows are removed later by `sweepDroppedStaging`) and returns true. Otherwise
+    /// changes nothing and returns false.
+    func completeCommit(repository: String, expected: Branch, commit: Commit) throws -> Bool
+    /// Drops all staging of the branch (current and sealed tokens) and gives it a fresh token;
+    /// when `head` is given, also moves the head there. With `expectedHead`, only if the head is
+    /// still that commit (returns false otherwise).
+    func resetBranch(repository: String, branch: String, head: String?, expectedHead: String?) throws -> Bool
+
+    // MARK: Staging
+    /// Writes the changes into the branch's current staging token, atomically.
+    func stage(repository: String, branch: String, changes: [Change]) throws
+    /// The branch and, in one consistent read, the newest staged change at `path`.
+    func branchWithStagedChange(repository: String, branch: String, path: String) throws -> (Branch, Change?)?
+    /// Changes under one token in path order, strictly after `after`, with paths >= `from`.
+    func stagedChanges(token: Int64, from: String, after: String?, limit: Int) throws -> [Change]
+    func hasStagedChanges(tokens: [Int64]) throws -> Bool
+    /// Removes staged changes of the branch (all its tokens) at `path`, or under `prefix`.
+    func unstage(repository: String, branch: String, path: String?, prefix: String?) throws
+    /// Deletes up to `limit` rows that belong to dropped tokens; returns how many it deleted.
+    func sweepDroppedStaging(limit: Int) throws -> Int
+
+    // MARK: Tags
+    func createTag(repository: String, tag: Tag) throws
+    func tag(repository: String, name: String) throws -> Tag?
+    func listTags(repository: String, prefix: String, after: String, limit: Int) throws -> [Tag]
+    func deleteTag(repository: String, name: String) throws
+}

@@ -1,0 +1,153 @@
+/// Where a tree is cut into ranges. The decision after each entry depends only on the entries
+/// since the previous cut (their count, their encoded size, and the hash of the current key),
+/// so a tree's ranges are a pure function of its contents: the same contents give the same
+/// range IDs whichever branch or commit produced them, and a rewrite that starts at an old cut
+/// falls back into step with the old cuts soon after the last change.
+public struct RangePolicy: Sendable {
+    /// Never cut before this many entries.
+    public var minEntries: Int
+    /// Cut after an entry whose key hash has these low bits all zero (2^bits ≈ mean run length).
+    public var hashBits: Int
+    /// Always cut at this many entries or this many encoded bytes.
+    public var maxEntries: Int
+    public var maxBytes: Int
+
+    /// About 1,100 entries per range: 1M entries make ~900 ranges, and ten scattered changes
+    /// rewrite ~11k entries (lakeFS's 50k-entry ranges would rewrite 500k).
+    public static let standard = RangePolicy(minEntries: 64, hashBits: 10, maxEntries: 4096, maxBytes: 1 << 20)
+
+    public init(minEntries: Int, hashBits: Int, maxEntries: Int, maxBytes: Int) {
+        self.minEntries = minEntries
+        self.hashBits = hashBits
+        self.maxEntries = maxEntries
+        self.maxBytes = maxBytes
+    }
+
+
+    public func shouldCut(count: Int, bytes: Int, key: String) -> Bool {
+        if count >= maxEntries || bytes >= maxBytes { return true }
+        if count < minEntries { return false }
+        let mask: UInt64 = (1 << UInt64(hashBits)) - 1
+        return ContentHash.keyHash(key) & mask == 0
+    }
+}
+
+/// Summary of one range inside a metarange.
+public struct RangeInfo: Sendable, Hashable {
+    public var id: String
+    public var firstKey: String
+    public var lastKey: String
+    public var count: Int
+    public var bytes: Int
+
+    public init(id: String, firstKey: String, lastKey: String, count: Int, bytes: Int) {
+        self.id = id
+        self.firstKey = firstKey
+        self.lastKey = lastKey
+        self.count = count
+        self.bytes = bytes
+    }
+}
+
+/// Encoded range (sorted entries, keys prefix-compressed) and metarange (sorted range infos).
+public enum TreeCoding {
+    static let rangeMagic: UInt8 = 0x52 // "R", version 1
+    static let metarangeMagic: UInt8 = 0x4D // "M", version 1
+
+    /// Incremental range encoder: entries are appended in key order.
+    public struct RangeEncoder {
+        var writer = ByteWriter(capacity: 64 * 1024)
+        var previousKey: [UInt8] = []
+        public private(set) var count = 0
+        public private(set) var firstKey: String?
+        public private(set) var lastKey: String?
+
+        public init() { writer.byte(TreeCoding.rangeMagic) }
+
+        public var byteCount: Int { writer.bytes.count }
+        public var isEmpty: Bool { count == 0 }
+
+        public mutating func append(_ e: Entry) {
+            var key = e.path
+            key.withUTF8 { k in
+                var shared = 0
+                let limit = min(k.count, previousKey.count)
+                while shared < limit && k[shared] == previousKey[shared] { shared += 1 }
+                writer.uvarint(UInt64(shared))
+                writer.uvarint(UInt64(k.count - shared))
+                writer.raw(UnsafeBufferPointer(rebasing: k[shared...]))
+                previousKey.removeAll(keepingCapacity: true)
+                previousKey.append(contentsOf: k)
+            }
+            EntryCoding.encodeValue(e, into: &writer)
+            if firstKey == nil { firstKey = e.path }
+            lastKey = e.path
+            count += 1
+        }
+
+        /// The encoded bytes and their summary. The count is stored at the end so that the
+        /// encoder never has to go back.
+        public mutating func finish() -> (info: RangeInfo, bytes: [UInt8]) {
+            writer.uvarint(UInt64(count))
+            let bytes = writer.bytes
+            let info = RangeInfo(id: ContentHash.sha256Hex(bytes), firstKey: firstKey ?? "", lastKey: lastKey ?? "",
+                                 count: count, bytes: bytes.count)
+            self = RangeEncoder()
+            return (info, bytes)
+        }
+    }
+
+    public static func decodeRange(_ bytes: [UInt8], expectedCount: Int) throws(EngineError) -> [Entry] {
+        var r = ByteReader(bytes)
+        guard try r.byte() == rangeMagic else { throw .corrupt("not a range") }
+        var out = [Entry]()
+        out.reserveCapacity(expectedCount)
+        var key = [UInt8]()
+        key.reserveCapacity(128)
+        while out.count < expectedCount {
+            let shared = Int(try r.uvarint())
+            let suffix = try r.length()
+            guard shared <= key.count else { throw .corrupt("bad key prefix") }
+            key.removeSubrange(shared...)
+            try r.append(count: suffix, into: &key)
+            let path = String(decoding: key, as: UTF8.self)
+            out.append(try EntryCoding.decodeValue(path: path, from: &r))
+        }
+        guard try r.uvarint() == UInt64(expectedCount), r.isAtEnd else { throw .corrupt("range count mismatch") }
+        return out
+    }
+
+    public static func encodeMetarange(_ ranges: [RangeInfo]) -> (id: String, bytes: [UInt8]) {
+        var w = ByteWriter(capacity: 64 + ranges.count * 128)
+        w.byte(metarangeMagic)
+        w.uvarint(UInt64(ranges.count))
+        for r in ranges {
+            w.string(r.id)
+            w.string(r.firstKey)
+            w.string(r.lastKey)
+            w.uvarint(UInt64(r.count))
+            w.uvarint(UInt64(r.bytes))
+        }
+        return (ContentHash.sha256Hex(w.bytes), w.bytes)
+    }
+
+    public static func decodeMetarange(_ bytes: [UInt8]) throws(EngineError) -> [RangeInfo] {
+        var r = ByteReader(bytes)
+        guard try r.byte() == metarangeMagic else { throw .corrupt("not a metarange") }
+        let n = try r.uvarint()
+        var out = [RangeInfo]()
+        out.reserveCapacity(Int(min(n, 1 << 20)))
+        for _ in 0..<n {
+            let id = try r.string()
+            let first = try r.string()
+            let last = try r.string()
+            let count = Int(try r.uvarint())
+            let size = Int(try r.uvarint())
+            out.append(RangeInfo(id: id, firstKey: first, lastKey: last, count: count, bytes: size))
+        }
+        return out
+    }
+
+    /// The metarange of the empty tree, which every new repository's first commit points at.
+    public static let emptyMetarange = encodeMetarange([])
+}

@@ -1,0 +1,73 @@
+/// Reads and writes immutable trees (ranges and metaranges) through a `MetadataStore`, with
+/// decoded values cached in memory. Writes are buffered and flushed in batches so a large
+/// commit holds the store's write lock only briefly at a time.
+public final class TreeStore: Sendable {
+    public let store: any MetadataStore
+    let ranges: ImmutableCache<[Entry]>
+    let metaranges: ImmutableCache<[RangeInfo]>
+
+    public init(store: any MetadataStore, cacheBytes: Int = 256 << 20) {
+        self.store = store
+        ranges = ImmutableCache(capacity: cacheBytes * 7 / 8)
+        metaranges = ImmutableCache(capacity: cacheBytes / 8)
+    }
+
+    public func metarange(_ id: String) throws -> [RangeInfo] {
+        if let cached = metaranges.value(for: id) { return cached }
+        guard let bytes = try store.metarange(id) else { throw EngineError.corrupt("missing metarange \(id)") }
+        let decoded = try TreeCoding.decodeMetarange(bytes)
+        metaranges.insert(decoded, for: id, cost: bytes.count * 3)
+        return decoded
+    }
+
+    public func entries(of range: RangeInfo) throws -> [Entry] {
+        if let cached = ranges.value(for: range.id) { return cached }
+        guard let bytes = try store.range(range.id) else { throw EngineError.corrupt("missing range \(range.id)") }
+        let decoded = try TreeCoding.decodeRange(bytes, expectedCount: range.count)
+        // Decoded entries cost roughly three times their compressed bytes (string headers,
+        // un-shared key prefixes).
+        ranges.insert(decoded, for: range.id, cost: bytes.count * 3)
+        return decoded
+    }
+
+    public func putMetarange(_ ranges: [RangeInfo]) throws -> String {
+        let (id, bytes) = TreeCoding.encodeMetarange(ranges)
+        try store.putMetarange(id: id, data: bytes)
+        metaranges.insert(ranges, for: id, cost: bytes.count * 3)
+        return id
+    }
+
+    /// Point lookup: binary search in the metarange, then in the range.
+    public func lookup(_ path: String, inMetarange id: String) throws -> Entry? {
+        let ranges = try metarange(id)
+        let idx = TreeCursor.firstRange(in: ranges, withLastKeyAtLeast: path)
+        guard idx < ranges.count, comparePaths(ranges[idx].firstKey, path) <= 0 else { return nil }
+        let entries = try entries(of: ranges[idx])
+        let pos = TreeCursor.lowerBound(entries, path)
+        guard pos < entries.count, pathsEqual(entries[pos].path, path) else { return nil }
+        return entries[pos]
+    }
+}
+
+/// Collects encoded ranges and writes them to the store in batches of about `batchBytes`.
+struct RangeBatch {
+    let store: any MetadataStore
+    var pending: [(id: String, data: [UInt8])] = []
+    var pendingBytes = 0
+    let batchBytes = 4 << 20
+
+    init(store: any MetadataStore) { self.store = store }
+
+    mutating func add(id: String, data: [UInt8]) throws {
+        pending.append((id, data))
+        pendingBytes += data.count
+        if pendingBytes >= batchBytes { try flush() }
+    }
+
+    mutating func flush() throws {
+        guard !pending.isEmpty else { return }
+        try store.putRanges(pending)
+        pending.removeAll(keepingCapacity: true)
+        pendingBytes = 0
+    }
+}

@@ -1,0 +1,508 @@
+import CSQLite
+import Foundation
+import Synchronization
+import TarnCore
+
+extension SQLiteConnection: @unchecked Sendable {}
+
+/// The embedded metadata store: one SQLite file in WAL mode. One writer connection (SQLite
+/// allows one writer at a time anyway) and a pool of reader connections, which WAL lets run
+/// beside the writer on their own snapshots. `synchronous=NORMAL`: a transaction is durable
+/// once the process has returned from it, even if the process is killed; only a power loss
+/// can lose the last transactions before a checkpoint.
+///
+/// Every SQL statement of the store is in this file or in `Schemas/sqlite/`.
+public final class SQLiteStore: MetadataStore {
+    public let path: String
+    private let writer: SQLiteConnection
+    private let writeLock = NSLock()
+    private let readers = Mutex<[SQLiteConnection]>([])
+
+    public init(path: String) throws {
+        self.path = path
+        let conn = try SQLiteConnection(path: path, readOnly: false)
+        try conn.execute("""
+            PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;
+            PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA foreign_keys=OFF;
+            """)
+        try Self.migrate(conn)
+        writer = conn
+    }
+
+    // MARK: Connections
+
+    private static func migrate(_ conn: SQLiteConnection) throws {
+        try conn.execute("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)
+            """)
+        for migration in Migrations.sqlite {
+            try conn.transaction(immediate: true) {
+                let s = try conn.statement("SELECT 1 FROM schema_migrations WHERE version = ?")
+                s.bind(.int(Int64(migration.version)))
+                if try s.step() { return }
+                try conn.execute(String(decoding: migration.sql, as: UTF8.self))
+                try conn.statement("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                    .bind(.int(Int64(migration.version)), .text(migration.name), .int(Int64(Date().timeIntervalSince1970))).run()
+            }
+        }
+    }
+
+    /// Applied schema versions, oldest first.
+    public func schemaVersions() throws -> [Int] {
+        try read { c in
+            let s = try c.statement("SELECT version FROM schema_migrations ORDER BY version")
+            var out: [Int] = []
+            while try s.step() { out.append(Int(s.int(0))) }
+            return out
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" for a sound database.
+    public func integrityCheck() throws -> String {
+        try write { c in
+            let s = try c.statement("PRAGMA integrity_check")
+            var lines: [String] = []
+            while try s.step() { lines.append(s.text(0)) }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    private func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        return try writer.transaction(immediate: true) { try body(writer) }
+    }
+
+    private func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        let conn = try readers.withLock { $0.popLast() } ?? {
+            let c = try SQLiteConnection(path: path, readOnly: true)
+            try c.execute("PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456; PRAGMA query_only=1;")
+            return c
+        }()
+        defer { readers.withLock { $0.append(conn) } }
+        return try conn.transaction(immediate: false) { try body(conn) }
+    }
+
+    // MARK: Row helpers
+
+    private static func tokens(_ text: String) -> [Int64] {
+        text.isEmpty ? [] : text.split(separator: ",").compactMap { Int64($0) }
+    }
+
+    private static func tokensText(_ tokens: [Int64]) -> String {
+        tokens.map(String.init).joined(separator: ",")
+    }
+
+    private func newToken(_ c: SQLiteConnection) throws -> Int64 {
+        try c.statement("INSERT INTO staging_tokens DEFAULT VALUES").run()
+        return sqlite3_last_insert_rowid(c.handle)
+    }
+
+    private func drop(_ tokens: [Int64], _ c: SQLiteConnection) throws {
+        for t in tokens {
+            try c.statement("UPDATE staging_tokens SET dropped = 1 WHERE id = ?").bind(.int(t)).run()
+        }
+    }
+
+    private func loadBranch(_ c: SQLiteConnection, _ repository: String, _ name: String) throws -> Branch? {
+        let s = try c.statement("""
+            SELECT head_commit, staging_token, sealed_tokens FROM branches WHERE repository = ? AND name = ?
+            """)
+        s.bind(.text(repository), .text(name))
+        guard try s.step() else { return nil }
+        return Branch(name: name, headCommitID: s.text(0), stagingToken: s.int(1), sealedTokens: Self.tokens(s.text(2)))
+    }
+
+    private func saveBranch(_ c: SQLiteConnection, _ repository: String, _ b: Branch) throws {
+        try c.statement("""
+            UPDATE branches SET head_commit = ?, staging_token = ?, sealed_tokens = ? WHERE repository = ? AND name = ?
+            """).bind(.text(b.headCommitID), .int(b.stagingToken), .text(Self.tokensText(b.sealedTokens)),
+                      .text(repository), .text(b.name)).run()
+    }
+
+    private func repositoryExists(_ c: SQLiteConnection, _ name: String) throws -> Bool {
+        try c.statement("SELECT 1 FROM repositories WHERE name = ?").bind(.text(name)).step()
+    }
+
+    private func insertCommit(_ c: SQLiteConnection, _ commit: Commit, _ repository: String) throws {
+        var meta = ByteWriter()
+        meta.stringMap(commit.metadata)
+        try c.statement("""
+            INSERT OR IGNORE INTO commits
+                (repository, id, parents, metarange_id, message, committer, created_at, metadata, generation)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).bind(.text(repository), .text(commit.id), .text(commit.parents.joined(separator: ",")),
+                      .text(commit.metarangeID), .text(commit.message), .text(commit.committer),
+                      .int(commit.createdAt), .blob(meta.bytes), .int(commit.generation)).run()
+    }
+
+    /// Steps a statement, collecting rows while `take` returns a value, up to `limit`.
+    private func collect<T>(_ s: SQLiteStatement, limit: Int, _ take: (SQLiteStatement) throws -> T?) throws -> [T] {
+        var out: [T] = []
+        while out.count < limit, try s.step() {
+            guard let v = try take(s) else { break }
+            out.append(v)
+        }
+        return out
+    }
+
+    // MARK: Repositories
+
+    public func createRepository(_ repository: Repository, initialCommit: Commit) throws {
+        try write { c in
+            if try repositoryExists(c, repository.name) {
+                throw EngineError.alreadyExists(kind: "repository", name: repository.name)
+            }
+            if try c.statement("SELECT 1 FROM repositories WHERE storage_namespace = ?")
+                .bind(.text(repository.storageNamespace)).step() {
+                throw EngineError.namespaceInUse(repository.storageNamespace)
+            }
+            try c.statement("""
+                INSERT INTO repositories (name, storage_namespace, default_branch, created_at) VALUES (?, ?, ?, ?)
+                """).bind(.text(repository.name), .text(repository.storageNamespace), .text(repository.defaultBranch),
+                          .int(repository.createdAt)).run()
+            try insertCommit(c, initialCommit, repository.name)
+            let token = try newToken(c)
+            try c.statement("""
+                INSERT INTO branches (repository, name, head_commit, staging_token) VALUES (?, ?, ?, ?)
+                """).bind(.text(repository.name), .text(repository.defaultBranch), .text(initialCommit.id), .int(token)).run()
+        }
+    }
+
+    private static func repositoryRow(_ s: SQLiteStatement) -> Repository {
+        Repository(name: s.text(0), storageNamespace: s.text(1), defaultBranch: s.text(2), createdAt: s.int(3))
+    }
+
+    public func repository(_ name: String) throws -> Repository? {
+        try read { c in
+            let s = try c.statement("""
+                SELECT name, storage_namespace, default_branch, created_at FROM repositories WHERE name = ?
+                """)
+            s.bind(.text(name))
+            return try s.step() ? Self.repositoryRow(s) : nil
+        }
+    }
+
+    public func listRepositories(prefix: String, after: String, limit: Int) throws -> [Repository] {
+        try read { c in
+            let s = try c.statement("""
+                SELECT name, storage_namespace, default_branch, created_at FROM repositories
+                WHERE name >= ? AND name > ? ORDER BY name
+                """)
+            s.bind(.text(prefix), .text(after))
+            return try collect(s, limit: limit) { s in
+                let r = Self.repositoryRow(s)
+                return r.name.hasPathPrefix(prefix) ? r : nil
+            }
+        }
+    }
+
+    public func deleteRepository(_ name: String) throws {
+        try write { c in
+            let s = try c.statement("SELECT staging_token, sealed_tokens FROM branches WHERE repository = ?")
+            s.bind(.text(name))
+            var tokens: [Int64] = []
+            while try s.step() { tokens += [s.int(0)] + Self.tokens(s.text(1)) }
+            try drop(tokens, c)
+            for table in ["branches", "tags", "commits"] {
+                try c.statement("DELETE FROM \(table) WHERE repository = ?").bind(.text(name)).run()
+            }
+            try c.statement("DELETE FROM repositories WHERE name = ?").bind(.text(name)).run()
+        }
+    }
+
+    // MARK: Commits
+
+    public func putCommit(_ commit: Commit, repository: String) throws {
+        try write { c in try insertCommit(c, commit, repository) }
+    }
+
+    public func commit(_ id: String, repository: String) throws -> Commit? {
+        try read { c in
+            let s = try c.statement("""
+                SELECT parents, metarange_id, message, committer, created_at, metadata, generation
+                FROM commits WHERE repository = ? AND id = ?
+                """)
+            s.bind(.text(repository), .text(id))
+            guard try s.step() else { return nil }
+            let parents = s.text(0)
+            var meta = ByteReader(s.blob(5))
+            return Commit(id: id, parents: parents.isEmpty ? [] : parents.split(separator: ",").map(String.init),
+                          metarangeID: s.text(1), message: s.text(2), committer: s.text(3), createdAt: s.int(4),
+                          metadata: try meta.stringMap(), generation: s.int(6))
+        }
+    }
+
+    public func commitIDs(prefix: String, repository: String, limit: Int) throws -> [String] {
+        try read { c in
+            let s = try c.statement("SELECT id FROM commits WHERE repository = ? AND id >= ? ORDER BY id")
+            s.bind(.text(repository), .text(prefix))
+            return try collect(s, limit: limit) { s in
+                let id = s.text(0)
+                return id.hasPathPrefix(prefix) ? id : nil
+            }
+        }
+    }
+
+    // MARK: Trees
+
+    public func putRanges(_ ranges: [(id: String, data: [UInt8])]) throws {
+        try write { c in
+            for r in ranges {
+                try c.statement("INSERT OR IGNORE INTO ranges (id, data) VALUES (?, ?)").bind(.text(r.id), .blob(r.data)).run()
+            }
+        }
+    }
+
+    public func range(_ id: String) throws -> [UInt8]? {
+        try read { c in
+            let s = try c.statement("SELECT data FROM ranges WHERE id = ?")
+            s.bind(.text(id))
+            return try s.step() ? s.blob(0) : nil
+        }
+    }
+
+    public func putMetarange(id: String, data: [UInt8]) throws {
+        try write { c in
+            try c.statement("INSERT OR IGNORE INTO metaranges (id, data) VALUES (?, ?)").bind(.text(id), .blob(data)).run()
+        }
+    }
+
+    public func metarange(_ id: String) throws -> [UInt8]? {
+        try read { c in
+            let s = try c.statement("SELECT data FROM metaranges WHERE id = ?")
+            s.bind(.text(id))
+            return try s.step() ? s.blob(0) : nil
+        }
+    }
+
+    // MARK: Branches
+
+    public func createBranch(repository: String, name: String, head: String) throws -> Branch {
+        try write { c in
+            guard try repositoryExists(c, repository) else { throw EngineError.repositoryNotFound(repository) }
+            if try loadBranch(c, repository, name) != nil { throw EngineError.alreadyExists(kind: "branch", name: name) }
+            let token = try newToken(c)
+            try c.statement("""
+                INSERT INTO branches (repository, name, head_commit, staging_token) VALUES (?, ?, ?, ?)
+                """).bind(.text(repository), .text(name), .text(head), .int(token)).run()
+            return Branch(name: name, headCommitID: head, stagingToken: token)
+        }
+    }
+
+    public func branch(repository: String, name: String) throws -> Branch? {
+        try read { c in try loadBranch(c, repository, name) }
+    }
+
+    public func listBranches(repository: String, prefix: String, after: String, limit: Int) throws -> [Branch] {
+        try read { c in
+            let s = try c.statement("""
+                SELECT name, head_commit, staging_token, sealed_tokens FROM branches
+                WHERE repository = ? AND name >= ? AND name > ? ORDER BY name
+                """)
+            s.bind(.text(repository), .text(prefix), .text(after))
+            return try collect(s, limit: limit) { s in
+                let name = s.text(0)
+                guard name.hasPathPrefix(prefix) else { return nil }
+                return Branch(name: name, headCommitID: s.text(1), stagingToken: s.int(2), sealedTokens: Self.tokens(s.text(3)))
+            }
+        }
+    }
+
+    public func deleteBranch(repository: String, name: String) throws {
+        try write { c in
+            guard let b = try loadBranch(c, repository, name) else { throw EngineError.branchNotFound(name) }
+            try drop(b.readTokens, c)
+            try c.statement("DELETE FROM branches WHERE repository = ? AND name = ?").bind(.text(repository), .text(name)).run()
+        }
+    }
+
+    public func sealStaging(repository: String, branch: String) throws -> Branch {
+        try write { c in
+            guard var b = try loadBranch(c, repository, branch) else { throw EngineError.branchNotFound(branch) }
+            b.sealedTokens.insert(b.stagingToken, at: 0)
+            b.stagingToken = try newToken(c)
+            try saveBranch(c, repository, b)
+            return b
+        }
+    }
+
+    public func completeCommit(repository: String, expected: Branch, commit: Commit) throws -> Bool {
+        try write { c in
+            guard var b = try loadBranch(c, repository, expected.name),
+                  b.headCommitID == expected.headCommitID,
+                  b.sealedTokens.count >= expected.sealedTokens.count,
+                  Array(b.sealedTokens.suffix(expected.sealedTokens.count)) == expected.sealedTokens
+            else { return false }
+            try insertCommit(c, commit, repository)
+            // Tokens sealed after ours belong to a commit still in progress: keep them.
+            b.sealedTokens.removeLast(expected.sealedTokens.count)
+            b.headCommitID = commit.id
+            try saveBranch(c, repository, b)
+            try drop(expected.sealedTokens, c)
+            return true
+        }
+    }
+
+    public func resetBranch(repository: String, branch: String, head: String?, expectedHead: String?) throws -> Bool {
+        try write { c in
+            guard var b = try loadBranch(c, repository, branch) else { throw EngineError.branchNotFound(branch) }
+            if let expectedHead, b.headCommitID != expectedHead { return false }
+            try drop(b.readTokens, c)
+            b.stagingToken = try newToken(c)
+            b.sealedTokens = []
+            if let head { b.headCommitID = head }
+            try saveBranch(c, repository, b)
+            return true
+        }
+    }
+
+    // MARK: Staging
+
+    public func stage(repository: String, branch: String, changes: [Change]) throws {
+        try write { c in
+            let s = try c.statement("SELECT staging_token FROM branches WHERE repository = ? AND name = ?")
+            s.bind(.text(repository), .text(branch))
+            guard try s.step() else { throw EngineError.branchNotFound(branch) }
+            let token = s.int(0)
+            for change in changes {
+                let insert = try c.statement("INSERT OR REPLACE INTO staging (token, path, entry) VALUES (?, ?, ?)")
+                insert.bind(.int(token), .text(change.path), change.entry.map { .blob(EntryCoding.encodeValue($0)) } ?? .null)
+                try insert.run()
+            }
+        }
+    }
+
+    private func stagedChange(_ c: SQLiteConnection, token: Int64, path: String) throws -> Change? {
+        let s = try c.statement("SELECT entry FROM staging WHERE token = ? AND path = ?")
+        s.bind(.int(token), .text(path))
+        guard try s.step() else { return nil }
+        if s.isNull(0) { return .delete(path) }
+        return .put(try EntryCoding.decodeValue(path: path, bytes: s.blob(0)))
+    }
+
+    public func branchWithStagedChange(repository: String, branch: String, path: String) throws -> (Branch, Change?)? {
+        try read { c in
+            guard let b = try loadBranch(c, repository, branch) else { return nil }
+            for token in b.readTokens {
+                if let change = try stagedChange(c, token: token, path: path) { return (b, change) }
+            }
+            return (b, nil)
+        }
+    }
+
+    public func stagedChanges(token: Int64, from: String, after: String?, limit: Int) throws -> [Change] {
+        try read { c in
+            let s: SQLiteStatement
+            if let after {
+                s = try c.statement("SELECT path, entry FROM staging WHERE token = ? AND path >= ? AND path > ? ORDER BY path")
+                s.bind(.int(token), .text(from), .text(after))
+            } else {
+                s = try c.statement("SELECT path, entry FROM staging WHERE token = ? AND path >= ? ORDER BY path")
+                s.bind(.int(token), .text(from))
+            }
+            return try collect(s, limit: limit) { s in
+                let path = s.text(0)
+                if s.isNull(1) { return Change.delete(path) }
+                return Change.put(try EntryCoding.decodeValue(path: path, bytes: s.blob(1)))
+            }
+        }
+    }
+
+    public func hasStagedChanges(tokens: [Int64]) throws -> Bool {
+        try read { c in
+            for t in tokens where try c.statement("SELECT 1 FROM staging WHERE token = ? LIMIT 1").bind(.int(t)).step() {
+                return true
+            }
+            return false
+        }
+    }
+
+    public func unstage(repository: String, branch: String, path: String?, prefix: String?) throws {
+        try write { c in
+            guard let b = try loadBranch(c, repository, branch) else { throw EngineError.branchNotFound(branch) }
+            for token in b.readTokens {
+                if let path {
+                    try c.statement("DELETE FROM staging WHERE token = ? AND path = ?").bind(.int(token), .text(path)).run()
+                }
+                if let prefix {
+                    let s = try c.statement("SELECT path FROM staging WHERE token = ? AND path >= ? ORDER BY path")
+                    s.bind(.int(token), .text(prefix))
+                    let paths = try collect(s, limit: .max) { s in
+                        let p = s.text(0)
+                        return p.hasPathPrefix(prefix) ? p : nil
+                    }
+                    for p in paths {
+                        try c.statement("DELETE FROM staging WHERE token = ? AND path = ?").bind(.int(token), .text(p)).run()
+                    }
+                }
+            }
+        }
+    }
+
+    public func sweepDroppedStaging(limit: Int) throws -> Int {
+        var removed = 0
+        while removed < limit {
+            // One short transaction per batch, so staged writes interleave with the sweep.
+            let (batch, done) = try write { c -> (Int, Bool) in
+                let s = try c.statement("SELECT id FROM staging_tokens WHERE dropped = 1 ORDER BY id LIMIT 1")
+                guard try s.step() else { return (0, true) }
+                let token = s.int(0)
+                let n = min(5_000, limit - removed)
+                try c.statement("""
+                    DELETE FROM staging WHERE token = ?1 AND path IN
+                        (SELECT path FROM staging WHERE token = ?1 ORDER BY path LIMIT ?2)
+                    """).bind(.int(token), .int(Int64(n))).run()
+                let deleted = c.changes
+                if deleted < n {
+                    try c.statement("DELETE FROM staging_tokens WHERE id = ?").bind(.int(token)).run()
+                }
+                return (deleted, false)
+            }
+            if done { break }
+            removed += batch
+        }
+        return removed
+    }
+
+    // MARK: Tags
+
+    public func createTag(repository: String, tag: Tag) throws {
+        try write { c in
+            guard try repositoryExists(c, repository) else { throw EngineError.repositoryNotFound(repository) }
+            if try c.statement("SELECT 1 FROM tags WHERE repository = ? AND name = ?").bind(.text(repository), .text(tag.name)).step() {
+                throw EngineError.alreadyExists(kind: "tag", name: tag.name)
+            }
+            try c.statement("INSERT INTO tags (repository, name, commit_id) VALUES (?, ?, ?)")
+                .bind(.text(repository), .text(tag.name), .text(tag.commitID)).run()
+        }
+    }
+
+    public func tag(repository: String, name: String) throws -> Tag? {
+        try read { c in
+            let s = try c.statement("SELECT commit_id FROM tags WHERE repository = ? AND name = ?")
+            s.bind(.text(repository), .text(name))
+            return try s.step() ? Tag(name: name, commitID: s.text(0)) : nil
+        }
+    }
+
+    public func listTags(repository: String, prefix: String, after: String, limit: Int) throws -> [Tag] {
+        try read { c in
+            let s = try c.statement("""
+                SELECT name, commit_id FROM tags WHERE repository = ? AND name >= ? AND name > ? ORDER BY name
+                """)
+            s.bind(.text(repository), .text(prefix), .text(after))
+            return try collect(s, limit: limit) { s in
+                let name = s.text(0)
+                return name.hasPathPrefix(prefix) ? Tag(name: name, commitID: s.text(1)) : nil
+            }
+        }
+    }
+
+    public func deleteTag(repository: String, name: String) throws {
+        try write { c in
+            try c.statement("DELETE FROM tags WHERE repository = ? AND name = ?").bind(.text(repository), .text(name)).run()
+        }
+    }
+}
