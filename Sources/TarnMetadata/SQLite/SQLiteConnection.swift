@@ -8,6 +8,9 @@ let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_
 final class SQLiteConnection {
     let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
+    /// Statements used in the current transaction. A statement that stopped before SQLITE_DONE
+    /// keeps its read snapshot alive, so all of them are reset before the transaction ends.
+    private var used: [SQLiteStatement] = []
 
     init(path: String, readOnly: Bool) throws {
         var db: OpaquePointer?
@@ -42,6 +45,7 @@ final class SQLiteConnection {
     func statement(_ sql: String) throws -> SQLiteStatement {
         if let s = statements[sql] {
             s.reset()
+            used.append(s)
             return s
         }
         var stmt: OpaquePointer?
@@ -50,6 +54,7 @@ final class SQLiteConnection {
         }
         let s = SQLiteStatement(stmt, connection: self)
         statements[sql] = s
+        used.append(s)
         return s
     }
 
@@ -59,12 +64,19 @@ final class SQLiteConnection {
         try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED")
         do {
             let result = try body()
+            resetUsed()
             try execute("COMMIT")
             return result
         } catch {
+            resetUsed()
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    private func resetUsed() {
+        for s in used { s.reset() }
+        used.removeAll(keepingCapacity: true)
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
