@@ -1,1 +1,19 @@
-print(1)
+import Foundation
+import TarnCore
+import TarnMetadata
+
+// tarn-bench NAME [--quick]: benchmarks that build what they measure, print one line per
+// figure (`name value unit`) and end with one JSON object of all figures.
+let arguments = Array(CommandLine.arguments.dropFirst())
+let quick = arguments.contains("--quick")
+guard let name = arguments.first(where: { !$0.hasPrefix("--") }) else {
+    FileHandle.standardError.write("usage: tarn-bench engine [--quick]\n".data(using: .utf8)!)
+    exit(2)
+}
+switch name {
+case "engine":
+    try EngineBenchmark(quick: quick).run()
+default:
+    FileHandle.standardError.write("unknown benchmark \(name); available: engine\n".data(using: .utf8)!)
+    exit(2)
+}

@@ -90,7 +90,7 @@ struct BranchView {
     mutating func next() throws -> Entry? {
         while true {
             var committed = try tree.peek()
-            if let c = committed, !prefix.isEmpty, !c.path.hasPathPrefix(prefix) { committed = nil }
+            if let c = committed, !prefix.isEmpty, !c.hasPrefix(prefix) { committed = nil }
             if staging != nil, nextStaged == nil { nextStaged = .some(try staging!.next()) }
             let staged = nextStaged ?? nil
             switch (committed, staged) {
@@ -98,12 +98,12 @@ struct BranchView {
                 return nil
             case let (c?, nil):
                 tree.advance()
-                return c
-            case let (c?, s?) where comparePaths(c.path, s.path) < 0:
+                return try c.entry()
+            case let (c?, s?) where c.compare(s.path) < 0:
                 tree.advance()
-                return c
+                return try c.entry()
             case let (c, s?):
-                if let c, pathsEqual(c.path, s.path) { tree.advance() }
+                if let c, c.compare(s.path) == 0 { tree.advance() }
                 nextStaged = nil
                 if let e = s.entry { return e }
             }

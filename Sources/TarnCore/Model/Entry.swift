@@ -25,9 +25,9 @@ public struct Entry: Sendable, Hashable {
     /// Whole-entry equality over bytes (Swift's `==` on strings is Unicode-aware).
     public func isIdentical(to other: Entry) -> Bool {
         pathsEqual(path, other.path) && size == other.size && mtime == other.mtime
-            && physicalAddress.utf8.elementsEqual(other.physicalAddress.utf8)
-            && checksum.utf8.elementsEqual(other.checksum.utf8)
-            && contentType.utf8.elementsEqual(other.contentType.utf8)
+            && pathsEqual(physicalAddress, other.physicalAddress)
+            && pathsEqual(checksum, other.checksum)
+            && pathsEqual(contentType, other.contentType)
             && metadata == other.metadata
     }
 }
@@ -67,6 +67,20 @@ public enum EntryCoding {
         let metadata = try r.stringMap()
         return Entry(path: path, physicalAddress: address, size: size, checksum: checksum,
                      contentType: contentType, metadata: metadata, mtime: mtime)
+    }
+
+    /// Moves past one encoded value without building it.
+    public static func skipValue(_ r: inout ByteReader) throws(EngineError) {
+        try r.skipString()
+        _ = try r.uvarint()
+        try r.skipString()
+        try r.skipString()
+        _ = try r.uvarint()
+        let n = try r.uvarint()
+        for _ in 0..<n {
+            try r.skipString()
+            try r.skipString()
+        }
     }
 
     public static func encodeValue(_ e: Entry) -> [UInt8] {

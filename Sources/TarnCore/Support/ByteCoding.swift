@@ -50,6 +50,11 @@ public struct ByteReader {
     let bytes: [UInt8]
     var offset: Int
 
+    /// Skips a length-prefixed string.
+    public mutating func skipString() throws(EngineError) {
+        offset += try length()
+    }
+
     public init(_ bytes: [UInt8]) {
         self.bytes = bytes
         offset = 0

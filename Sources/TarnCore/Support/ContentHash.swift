@@ -20,9 +20,9 @@ public enum ContentHash {
     /// A cheap 64-bit hash of a key (FNV-1a with a murmur finaliser), used only to place range
     /// boundaries: it must be stable across releases, since it decides the shape of stored trees.
 
-    public static func keyHash(_ key: String) -> UInt64 {
+    public static func keyHash(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
+        for byte in key {
             h ^= UInt64(byte)
             h &*= 0x0000_0100_0000_01b3
         }

@@ -34,6 +34,10 @@ extension String {
 
     public func hasPathPrefix(_ prefix: String) -> Bool {
         if prefix.isEmpty { return true }
-        return self.utf8.starts(with: prefix.utf8)
+        var me = self
+        var p = prefix
+        return me.withUTF8 { a in
+            p.withUTF8 { b in a.count >= b.count && memcmp(a.baseAddress!, b.baseAddress!, b.count) == 0 }
+        }
     }
 }

@@ -24,7 +24,7 @@ public struct RangePolicy: Sendable {
     }
 
 
-    public func shouldCut(count: Int, bytes: Int, key: String) -> Bool {
+    public func shouldCut(count: Int, bytes: Int, key: UnsafeBufferPointer<UInt8>) -> Bool {
         if count >= maxEntries || bytes >= maxBytes { return true }
         if count < minEntries { return false }
         let mask: UInt64 = (1 << UInt64(hashBits)) - 1
@@ -54,35 +54,49 @@ public enum TreeCoding {
     static let rangeMagic: UInt8 = 0x52 // "R", version 1
     static let metarangeMagic: UInt8 = 0x4D // "M", version 1
 
-    /// Incremental range encoder: entries are appended in key order.
+    /// Incremental range encoder: entries are appended in key order, either built (`append`)
+    /// or copied as stored bytes from another range (`appendRaw`).
     public struct RangeEncoder {
         var writer = ByteWriter(capacity: 64 * 1024)
         var previousKey: [UInt8] = []
+        var firstKey: [UInt8] = []
         public private(set) var count = 0
-        public private(set) var firstKey: String?
-        public private(set) var lastKey: String?
 
         public init() { writer.byte(TreeCoding.rangeMagic) }
 
         public var byteCount: Int { writer.bytes.count }
         public var isEmpty: Bool { count == 0 }
 
-        public mutating func append(_ e: Entry) {
-            var key = e.path
-            key.withUTF8 { k in
-                var shared = 0
-                let limit = min(k.count, previousKey.count)
-                while shared < limit && k[shared] == previousKey[shared] { shared += 1 }
-                writer.uvarint(UInt64(shared))
-                writer.uvarint(UInt64(k.count - shared))
-                writer.raw(UnsafeBufferPointer(rebasing: k[shared...]))
-                previousKey.removeAll(keepingCapacity: true)
-                previousKey.append(contentsOf: k)
-            }
-            EntryCoding.encodeValue(e, into: &writer)
-            if firstKey == nil { firstKey = e.path }
-            lastKey = e.path
+        private mutating func appendKey(_ k: UnsafeBufferPointer<UInt8>) {
+            var shared = 0
+            let limit = min(k.count, previousKey.count)
+            while shared < limit && k[shared] == previousKey[shared] { shared += 1 }
+            writer.uvarint(UInt64(shared))
+            writer.uvarint(UInt64(k.count - shared))
+            writer.raw(UnsafeBufferPointer(rebasing: k[shared...]))
+            previousKey.removeAll(keepingCapacity: true)
+            previousKey.append(contentsOf: k)
+            if count == 0 { firstKey = previousKey }
             count += 1
+        }
+
+        /// Appends a built entry; true when the policy says to cut after it.
+        public mutating func append(_ e: Entry, policy: RangePolicy) -> Bool {
+            var key = e.path
+            return key.withUTF8 { k in
+                appendKey(k)
+                EntryCoding.encodeValue(e, into: &writer)
+                return policy.shouldCut(count: count, bytes: byteCount, key: k)
+            }
+        }
+
+        /// Appends a stored entry by copying its bytes; true when the policy says to cut.
+        public mutating func appendRaw(_ item: TreeItem, policy: RangePolicy) -> Bool {
+            item.data.withKey(item.index) { k in
+                appendKey(k)
+                item.data.withValue(item.index) { writer.raw($0) }
+                return policy.shouldCut(count: count, bytes: byteCount, key: k)
+            }
         }
 
         /// The encoded bytes and their summary. The count is stored at the end so that the
@@ -90,31 +104,14 @@ public enum TreeCoding {
         public mutating func finish() -> (info: RangeInfo, bytes: [UInt8]) {
             writer.uvarint(UInt64(count))
             let bytes = writer.bytes
-            let info = RangeInfo(id: ContentHash.sha256Hex(bytes), firstKey: firstKey ?? "", lastKey: lastKey ?? "",
-                                 count: count, bytes: bytes.count)
-            self = RangeEncoder()
+            let info = RangeInfo(id: ContentHash.sha256Hex(bytes), firstKey: String(decoding: firstKey, as: UTF8.self),
+                                 lastKey: String(decoding: previousKey, as: UTF8.self), count: count, bytes: bytes.count)
+            writer = ByteWriter(capacity: bytes.count + 4096)
+            writer.byte(TreeCoding.rangeMagic)
+            previousKey.removeAll(keepingCapacity: true)
+            count = 0
             return (info, bytes)
         }
-    }
-
-    public static func decodeRange(_ bytes: [UInt8], expectedCount: Int) throws(EngineError) -> [Entry] {
-        var r = ByteReader(bytes)
-        guard try r.byte() == rangeMagic else { throw .corrupt("not a range") }
-        var out = [Entry]()
-        out.reserveCapacity(expectedCount)
-        var key = [UInt8]()
-        key.reserveCapacity(128)
-        while out.count < expectedCount {
-            let shared = Int(try r.uvarint())
-            let suffix = try r.length()
-            guard shared <= key.count else { throw .corrupt("bad key prefix") }
-            key.removeSubrange(shared...)
-            try r.append(count: suffix, into: &key)
-            let path = String(decoding: key, as: UTF8.self)
-            out.append(try EntryCoding.decodeValue(path: path, from: &r))
-        }
-        guard try r.uvarint() == UInt64(expectedCount), r.isAtEnd else { throw .corrupt("range count mismatch") }
-        return out
     }
 
     public static func encodeMetarange(_ ranges: [RangeInfo]) -> (id: String, bytes: [UInt8]) {

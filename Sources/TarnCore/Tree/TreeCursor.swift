@@ -4,7 +4,7 @@ public struct TreeCursor {
     let tree: TreeStore
     let ranges: [RangeInfo]
     var rangeIndex: Int
-    var entries: [Entry]?
+    var data: RangeData?
     var position = 0
 
     /// Starts at the first entry whose path is >= `from` (or at the beginning).
@@ -15,44 +15,39 @@ public struct TreeCursor {
         if let from, !from.isEmpty {
             rangeIndex = Self.firstRange(in: ranges, withLastKeyAtLeast: from)
             if rangeIndex < ranges.count, comparePaths(ranges[rangeIndex].firstKey, from) < 0 {
-                let loaded = try tree.entries(of: ranges[rangeIndex])
-                entries = loaded
-                position = Self.lowerBound(loaded, from)
+                let loaded = try tree.rangeData(ranges[rangeIndex])
+                data = loaded
+                position = loaded.lowerBound(from)
             }
         }
     }
 
     /// True when the cursor sits at the first entry of an unloaded range: the whole range can
     /// be compared by ID and skipped.
-    public var atRangeStart: Bool { entries == nil && rangeIndex < ranges.count }
+    public var atRangeStart: Bool { data == nil && rangeIndex < ranges.count }
 
     public var currentRange: RangeInfo? { rangeIndex < ranges.count ? ranges[rangeIndex] : nil }
 
     public mutating func skipRange() {
         rangeIndex += 1
-        entries = nil
+        data = nil
         position = 0
     }
 
-    public mutating func peek() throws -> Entry? {
+    /// The current item, loading its range if needed; nil at the end.
+    public mutating func peek() throws -> TreeItem? {
         while rangeIndex < ranges.count {
-            if entries == nil {
-                entries = try tree.entries(of: ranges[rangeIndex])
+            if data == nil {
+                data = try tree.rangeData(ranges[rangeIndex])
                 position = 0
             }
-            if position < entries!.count { return entries![position] }
+            if position < data!.count { return TreeItem(data: data!, index: position) }
             skipRange()
         }
         return nil
     }
 
     public mutating func advance() { position += 1 }
-
-    public mutating func next() throws -> Entry? {
-        guard let e = try peek() else { return nil }
-        position += 1
-        return e
-    }
 
     static func firstRange(in ranges: [RangeInfo], withLastKeyAtLeast key: String) -> Int {
         var lo = 0, hi = ranges.count
@@ -63,12 +58,4 @@ public struct TreeCursor {
         return lo
     }
 
-    static func lowerBound(_ entries: [Entry], _ key: String) -> Int {
-        var lo = 0, hi = entries.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if comparePaths(entries[mid].path, key) < 0 { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
 }

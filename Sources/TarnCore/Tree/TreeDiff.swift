@@ -44,30 +44,30 @@ public struct TreeDiffIterator {
             }
             var l = try left.peek()
             var r = try right.peek()
-            if let e = l, !inScope(e.path) { l = nil }
-            if let e = r, !inScope(e.path) { r = nil }
+            if let item = l, !prefix.isEmpty, !item.hasPrefix(prefix) { l = nil }
+            if let item = r, !prefix.isEmpty, !item.hasPrefix(prefix) { r = nil }
             switch (l, r) {
             case (nil, nil):
                 return nil
-            case let (le?, nil):
+            case let (li?, nil):
                 left.advance()
-                return DiffEntry(path: le.path, kind: .removed, left: le, right: nil)
-            case let (nil, re?):
+                return DiffEntry(path: li.path, kind: .removed, left: try li.entry(), right: nil)
+            case let (nil, ri?):
                 right.advance()
-                return DiffEntry(path: re.path, kind: .added, left: nil, right: re)
-            case let (le?, re?):
-                let order = comparePaths(le.path, re.path)
+                return DiffEntry(path: ri.path, kind: .added, left: nil, right: try ri.entry())
+            case let (li?, ri?):
+                let order = li.compare(ri)
                 if order < 0 {
                     left.advance()
-                    return DiffEntry(path: le.path, kind: .removed, left: le, right: nil)
+                    return DiffEntry(path: li.path, kind: .removed, left: try li.entry(), right: nil)
                 } else if order > 0 {
                     right.advance()
-                    return DiffEntry(path: re.path, kind: .added, left: nil, right: re)
+                    return DiffEntry(path: ri.path, kind: .added, left: nil, right: try ri.entry())
                 }
                 left.advance()
                 right.advance()
-                if !le.isIdentical(to: re) {
-                    return DiffEntry(path: re.path, kind: .changed, left: le, right: re)
+                if !li.sameValue(ri) {
+                    return DiffEntry(path: ri.path, kind: .changed, left: try li.entry(), right: try ri.entry())
                 }
             }
         }

@@ -3,7 +3,7 @@
 /// commit holds the store's write lock only briefly at a time.
 public final class TreeStore: Sendable {
     public let store: any MetadataStore
-    let ranges: ImmutableCache<[Entry]>
+    let ranges: ImmutableCache<RangeData>
     let metaranges: ImmutableCache<[RangeInfo]>
 
     public init(store: any MetadataStore, cacheBytes: Int = 256 << 20) {
@@ -20,14 +20,12 @@ public final class TreeStore: Sendable {
         return decoded
     }
 
-    public func entries(of range: RangeInfo) throws -> [Entry] {
+    public func rangeData(_ range: RangeInfo) throws -> RangeData {
         if let cached = ranges.value(for: range.id) { return cached }
         guard let bytes = try store.range(range.id) else { throw EngineError.corrupt("missing range \(range.id)") }
-        let decoded = try TreeCoding.decodeRange(bytes, expectedCount: range.count)
-        // Decoded entries cost roughly three times their compressed bytes (string headers,
-        // un-shared key prefixes).
-        ranges.insert(decoded, for: range.id, cost: bytes.count * 3)
-        return decoded
+        let data = try RangeData(blob: bytes, expectedCount: range.count)
+        ranges.insert(data, for: range.id, cost: data.cost)
+        return data
     }
 
     public func putMetarange(_ ranges: [RangeInfo]) throws -> String {
@@ -42,10 +40,10 @@ public final class TreeStore: Sendable {
         let ranges = try metarange(id)
         let idx = TreeCursor.firstRange(in: ranges, withLastKeyAtLeast: path)
         guard idx < ranges.count, comparePaths(ranges[idx].firstKey, path) <= 0 else { return nil }
-        let entries = try entries(of: ranges[idx])
-        let pos = TreeCursor.lowerBound(entries, path)
-        guard pos < entries.count, pathsEqual(entries[pos].path, path) else { return nil }
-        return entries[pos]
+        let data = try rangeData(ranges[idx])
+        let pos = data.lowerBound(path)
+        guard pos < data.count, data.compareKey(pos, path) == 0 else { return nil }
+        return try data.entry(pos)
     }
 }
 

@@ -44,16 +44,18 @@ public struct TreeWriter {
             out.append(info)
         }
         func emit(_ e: Entry) throws {
-            encoder.append(e)
-            if policy.shouldCut(count: encoder.count, bytes: encoder.byteCount, key: e.path) { try cut() }
+            if encoder.append(e, policy: policy) { try cut() }
+        }
+        func emit(_ item: TreeItem) throws {
+            if encoder.appendRaw(item, policy: policy) { try cut() }
         }
 
         var pending = try changes.next()
         var next = 0
-        var loaded: [Entry] = []
+        var loaded: RangeData?
         var position = 0
         while true {
-            if position >= loaded.count {
+            if position >= loaded?.count ?? 0 {
                 guard next < base.count else {
                     while let c = pending {
                         if let e = c.entry { try emit(e) }
@@ -74,14 +76,14 @@ public struct TreeWriter {
                         continue
                     }
                 }
-                loaded = try tree.entries(of: range)
+                loaded = try tree.rangeData(range)
                 position = 0
                 next += 1
                 continue
             }
-            let entry = loaded[position]
+            let item = TreeItem(data: loaded!, index: position)
             if let c = pending {
-                let order = comparePaths(c.path, entry.path)
+                let order = -item.compare(c.path)
                 if order <= 0 {
                     if let e = c.entry { try emit(e) }
                     pending = try changes.next()
@@ -89,7 +91,7 @@ public struct TreeWriter {
                     continue
                 }
             }
-            try emit(entry)
+            try emit(item)
             position += 1
         }
         if !encoder.isEmpty { try cut() }

@@ -17,16 +17,32 @@ public final class SQLiteStore: MetadataStore {
     private let writer: SQLiteConnection
     private let writeLock = NSLock()
     private let readers = Mutex<[SQLiteConnection]>([])
+    private let checkpointer: Checkpointer
 
     public init(path: String) throws {
         self.path = path
         let conn = try SQLiteConnection(path: path, readOnly: false)
         try conn.execute("""
-            PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;
+            PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;
             PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA foreign_keys=OFF;
+            PRAGMA wal_autocheckpoint=0;
             """)
         try Self.migrate(conn)
         writer = conn
+        checkpointer = try Checkpointer(path: path)
+    }
+
+    deinit { checkpointer.stop() }
+
+    /// Copies the whole WAL into the database file now and truncates it (the background
+    /// checkpointer does this incrementally; tests and shutdown call it directly).
+    public func checkpoint() throws {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        var log: Int32 = 0
+        var done: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(writer.handle, nil, SQLITE_CHECKPOINT_TRUNCATE, &log, &done)
+        guard rc == SQLITE_OK else { throw EngineError.storage("checkpoint failed: \(writer.errorMessage())") }
     }
 
     // MARK: Connections

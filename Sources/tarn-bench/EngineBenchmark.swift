@@ -1,0 +1,162 @@
+import Foundation
+import TarnCore
+import TarnMetadata
+
+/// `tarn-bench engine`: the versioning engine on a SQLite file on local disk, at 1M entries
+/// (100k with --quick); the figures and targets of issue 3.
+struct EngineBenchmark {
+    let quick: Bool
+    var big: Int { quick ? 100_000 : 1_000_000 }
+    var small: Int { big / 10 }
+    let rounds = 21
+
+    func path(_ i: Int) -> String {
+        // table/date=YYYY-MM-DD/part-NNNNN.parquet: 1,000 files per day partition.
+        let day = i / 1000
+        let date = Calendar(identifier: .gregorian).date(byAdding: .day, value: day,
+                                                         to: Date(timeIntervalSince1970: 1_577_836_800))!
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        return String(format: "table/date=%04d-%02d-%02d/part-%05d.parquet", c.year!, c.month!, c.day!, i % 1000)
+    }
+
+    func entry(_ path: String, _ version: Int) -> Entry {
+        Entry(path: path, physicalAddress: "data/g\(version)/\(UUID().uuidString)", size: 1_048_576 + Int64(version),
+              checksum: String(format: "%032x", path.hashValue &+ version), contentType: "application/octet-stream",
+              metadata: [:], mtime: 1_700_000_000 + Int64(version))
+    }
+
+    func run() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tarn-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore(path: dir.appendingPathComponent("tarn.sqlite").path)
+        let engine = VersioningEngine(store: store)
+        var report = Report()
+        var rng = SeededGenerator(seed: 42)
+        print("# tarn-bench engine: \(big) entries (\(quick ? "quick" : "full")), SQLite at \(dir.path)")
+
+        let paths = (0..<big).map(path)
+
+        // Staged writes, one writer, batches of 1,000.
+        try engine.createRepository(name: "big", storageNamespace: "local://big")
+        // Only the stage calls are timed; building the entries is not.
+        var staging = 0.0
+        let shuffled = paths.shuffled(using: &rng)
+        for chunk in stride(from: 0, to: shuffled.count, by: 1000) {
+            let batch: [Change] = shuffled[chunk..<min(chunk + 1000, shuffled.count)].map { .put(entry($0, 0)) }
+            staging += try timed { try engine.stage(repository: "big", branch: "main", changes: batch) }
+        }
+        report.add("staged_writes_per_s", Double(big) / staging, "entries/s")
+
+        // Commit every staged entry onto the empty branch.
+        resetPeakRSS()
+        let commitAll = try timed { _ = try engine.commit(repository: "big", branch: "main", CommitOptions(message: "load")) }
+        report.add(quick ? "commit_100k_s" : "commit_1m_s", commitAll, "s")
+        report.add("commit_1m_peak_rss_mb", peakRSSMB(), "MB")
+        try engine.sweepStaging(limit: .max)
+        if ProcessInfo.processInfo.environment["TARN_TRACE"] != nil {
+            let head = try engine.resolveCommit(repository: "big", ref: "main")
+            let ranges = try engine.trees.metarange(head.metarangeID)
+            print("TRACE ranges", ranges.count, "max", ranges.map(\.count).max()!, "bytes max", ranges.map(\.bytes).max()!)
+        }
+
+        // Branch creation from the big tree.
+        var branchTimes: [Double] = []
+        for i in 0..<200 {
+            branchTimes.append(try timed { try engine.createBranch(repository: "big", name: "b\(i)", from: "main") })
+        }
+        report.add("branch_create_p50_ms", percentile(branchTimes, 0.5) * 1000, "ms")
+
+        // Ten scattered changes, committed, on the big tree and on a tree a tenth of its size.
+        let commitBig = try tenChangeCommits(engine, repo: "big", paths: paths, rng: &rng)
+        report.add("commit_10_on_1m_p50_ms", percentile(commitBig.times, 0.5) * 1000, "ms")
+
+        try engine.createRepository(name: "small", storageNamespace: "local://small")
+        let smallPaths = Array(paths.prefix(small))
+        for chunk in stride(from: 0, to: smallPaths.count, by: 1000) {
+            try engine.stage(repository: "small", branch: "main",
+                             changes: smallPaths[chunk..<min(chunk + 1000, smallPaths.count)].map { .put(entry($0, 0)) })
+        }
+        _ = try engine.commit(repository: "small", branch: "main", CommitOptions(message: "load"))
+        let commitSmall = try tenChangeCommits(engine, repo: "small", paths: smallPaths, rng: &rng)
+        report.add("commit_10_on_100k_p50_ms", percentile(commitSmall.times, 0.5) * 1000, "ms")
+        report.add("commit_10_1m_over_100k", percentile(commitBig.times, 0.5) / percentile(commitSmall.times, 0.5), "ratio")
+
+        // Diff of consecutive commits (10 changed entries) on the big tree, on a fresh engine so
+        // no range is cached in memory.
+        let coldEngine = VersioningEngine(store: store)
+        var diffTimes: [Double] = []
+        for (parent, child) in commitBig.pairs {
+            var rows = 0
+            diffTimes.append(try timed {
+                rows = try coldEngine.diff(repository: "big", left: parent, right: child).items.count
+            })
+            precondition(rows == 10, "diff found \(rows) rows, expected 10")
+        }
+        report.add("diff_10_in_1m_ms", percentile(diffTimes, 0.5) * 1000, "ms")
+
+        // Three-way merge, 10 changes on each side, no conflicts.
+        var mergeTimes: [Double] = []
+        for round in 0..<(rounds / 2) {
+            let src = "msrc\(round)", dst = "mdst\(round)"
+            try engine.createBranch(repository: "big", name: src, from: "main")
+            try engine.createBranch(repository: "big", name: dst, from: "main")
+            let picks = (0..<20).map { _ in paths[Int.random(in: 0..<paths.count, using: &rng)] }
+            let unique = Array(Set(picks)).sorted()
+            try engine.stage(repository: "big", branch: src, changes: unique.prefix(10).map { .put(entry($0, 100 + round)) })
+            try engine.stage(repository: "big", branch: dst, changes: unique.dropFirst(10).map { .put(entry($0, 200 + round)) })
+            _ = try engine.commit(repository: "big", branch: src, CommitOptions(message: "src"))
+            _ = try engine.commit(repository: "big", branch: dst, CommitOptions(message: "dst"))
+            mergeTimes.append(try timed { _ = try engine.merge(repository: "big", source: src, into: dst) })
+        }
+        report.add("merge_10_on_1m_ms", percentile(mergeTimes, 0.5) * 1000, "ms")
+
+        // Iterate every committed entry in order, cold in-memory cache (SQLite pages warm).
+        let head = try engine.branch(repository: "big", name: "main").headCommitID
+        let iterEngine = VersioningEngine(store: store)
+        var seen = 0
+        let iterate = try timed {
+            var after = ""
+            while true {
+                let page = try iterEngine.listObjects(repository: "big", ref: head, after: after, amount: 1000)
+                seen += page.items.count
+                guard page.hasMore else { break }
+                after = page.items.last!.path
+            }
+        }
+        precondition(seen == big, "iterated \(seen) of \(big)")
+        report.add("iterate_entries_per_s", Double(seen) / iterate, "entries/s")
+
+        // Point lookups of committed entries by commit ID, warm cache.
+        let sample = (0..<20_000).map { _ in paths[Int.random(in: 0..<paths.count, using: &rng)] }
+        for p in sample { _ = try engine.getObject(repository: "big", ref: head, path: p) }
+        var lookups: [Double] = []
+        lookups.reserveCapacity(sample.count)
+        for p in sample { lookups.append(try timed { _ = try engine.getObject(repository: "big", ref: head, path: p) }) }
+        report.add("lookup_p50_us", percentile(lookups, 0.5) * 1e6, "us")
+
+        print(report.json())
+    }
+
+    /// `rounds` commits of 10 changes at random paths on a branch of `repo`; commit times and
+    /// (parent, child) commit pairs.
+    func tenChangeCommits(_ engine: VersioningEngine, repo: String, paths: [String],
+                          rng: inout SeededGenerator) throws -> (times: [Double], pairs: [(String, String)]) {
+        try engine.createBranch(repository: repo, name: "ten", from: "main")
+        var times: [Double] = []
+        var pairs: [(String, String)] = []
+        var parent = try engine.branch(repository: repo, name: "ten").headCommitID
+        for round in 0..<rounds {
+            var picks = Set<String>()
+            while picks.count < 10 { picks.insert(paths[Int.random(in: 0..<paths.count, using: &rng)]) }
+            try engine.stage(repository: repo, branch: "ten", changes: picks.map { .put(entry($0, round + 1)) })
+            var commit: Commit?
+            times.append(try timed {
+                commit = try engine.commit(repository: repo, branch: "ten", CommitOptions(message: "ten \(round)"))
+            })
+            pairs.append((parent, commit!.id))
+            parent = commit!.id
+        }
+        return (times, pairs)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Seconds taken by `body`.
+func timed(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    let idx = min(sorted.count - 1, max(0, Int((p * Double(sorted.count - 1)).rounded())))
+    return sorted[idx]
+}
+
+/// Peak resident set size of this process since the last `resetPeakRSS`, in MB.
+func peakRSSMB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
+        return kb / 1024
+    }
+    return .nan
+}
+
+/// Resets the kernel's peak-RSS counter (Linux: writing 5 to clear_refs).
+func resetPeakRSS() {
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+}
+
+/// Figures in the order they were reported, printed as lines and as one JSON object.
+struct Report {
+    private var figures: [(String, Double, String)] = []
+
+    mutating func add(_ name: String, _ value: Double, _ unit: String) {
+        figures.append((name, value, unit))
+        print("\(name) \(format(value)) \(unit)")
+        fflush(nil)
+    }
+
+    func json() -> String {
+        "{" + figures.map { "\"\($0.0)\": \(format($0.1))" }.joined(separator: ", ") + "}"
+    }
+
+    private func format(_ v: Double) -> String {
+        if v.isNaN { return "null" }
+        if v >= 1000 { return String(format: "%.0f", v) }
+        return String(format: "%.4g", v)
+    }
+}
+
+/// Deterministic generator (SplitMix64) so runs are comparable.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
