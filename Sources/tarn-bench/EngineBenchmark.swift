@@ -10,18 +10,33 @@ struct EngineBenchmark {
     var small: Int { big / 10 }
     let rounds = 21
 
+    /// `table/date=YYYY-MM-DD/part-NNNNN.parquet`: 1,000 files per day partition from 2020-01-01.
     func path(_ i: Int) -> String {
-        // table/date=YYYY-MM-DD/part-NNNNN.parquet: 1,000 files per day partition.
-        let day = i / 1000
-        let date = Calendar(identifier: .gregorian).date(byAdding: .day, value: day,
-                                                         to: Date(timeIntervalSince1970: 1_577_836_800))!
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
-        return String(format: "table/date=%04d-%02d-%02d/part-%05d.parquet", c.year!, c.month!, c.day!, i % 1000)
+        let (year, month, day) = civilDate(daysSinceEpoch: 18_262 + i / 1000)
+        return "table/date=\(year)-\(pad(month, 2))-\(pad(day, 2))/part-\(pad(i % 1000, 5)).parquet"
+    }
+
+    func pad(_ n: Int, _ width: Int) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+
+    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+    func civilDate(daysSinceEpoch: Int) -> (Int, Int, Int) {
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     func entry(_ path: String, _ version: Int) -> Entry {
         Entry(path: path, physicalAddress: "data/g\(version)/\(UUID().uuidString)", size: 1_048_576 + Int64(version),
-              checksum: String(format: "%032x", path.hashValue &+ version), contentType: "application/octet-stream",
+              checksum: String(UInt64(bitPattern: Int64(path.hashValue &+ version)), radix: 16), contentType: "application/octet-stream",
               metadata: [:], mtime: 1_700_000_000 + Int64(version))
     }
 
