@@ -13,6 +13,9 @@ final class Checkpointer: Sendable {
     init(path: String, interval: Double = 0.25) throws {
         self.interval = interval
         let conn = try SQLiteConnection(path: path, readOnly: false)
+        // A connection learns the database is in WAL mode only once it has read it; until
+        // then a checkpoint is a silent no-op (log size -1).
+        try conn.execute("PRAGMA journal_mode=WAL")
         let thread = Thread { [self] in
             while !stopped.load(ordering: .acquiring) {
                 Thread.sleep(forTimeInterval: interval)

@@ -23,7 +23,7 @@ public final class SQLiteStore: MetadataStore {
         self.path = path
         let conn = try SQLiteConnection(path: path, readOnly: false)
         try conn.execute("""
-            PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;
+            PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;
             PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA foreign_keys=OFF;
             PRAGMA wal_autocheckpoint=0;
             """)
