@@ -15,7 +15,7 @@ struct StagingIterator: ChangeSource {
     let pageSize: Int
     private var cursors: [TokenCursor]
 
-    init(store: any MetadataStore, tokens: [Int64], prefix: String = "", from: String? = nil, pageSize: Int = 4096) {
+    init(store: any MetadataStore, tokens: [Int64], prefix: String = "", from: String? = nil, pageSize: Int = 16_384) {
         self.store = store
         self.prefix = prefix
         self.from = from.map { comparePaths($0, prefix) > 0 ? $0 : prefix } ?? prefix

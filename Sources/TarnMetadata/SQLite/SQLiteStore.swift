@@ -24,7 +24,7 @@ public final class SQLiteStore: MetadataStore {
         let conn = try SQLiteConnection(path: path, readOnly: false)
         try conn.execute("""
             PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;
-            PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA foreign_keys=OFF;
+            PRAGMA cache_size=-65536; PRAGMA foreign_keys=OFF;
             PRAGMA wal_autocheckpoint=0;
             """)
         try Self.migrate(conn)
@@ -93,7 +93,7 @@ public final class SQLiteStore: MetadataStore {
     private func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         let conn = try readers.withLock { $0.popLast() } ?? {
             let c = try SQLiteConnection(path: path, readOnly: true)
-            try c.execute("PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456; PRAGMA query_only=1;")
+            try c.execute("PRAGMA cache_size=-16384; PRAGMA query_only=1;")
             return c
         }()
         defer { readers.withLock { $0.append(conn) } }
