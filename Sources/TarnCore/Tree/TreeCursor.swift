@@ -28,6 +28,12 @@ public struct TreeCursor {
 
     public var currentRange: RangeInfo? { rangeIndex < ranges.count ? ranges[rangeIndex] : nil }
 
+    /// Leaves a fully consumed range without loading the next one, so that the next range can
+    /// still be compared by ID.
+    public mutating func settle() {
+        if let data, position >= data.count { skipRange() }
+    }
+
     public mutating func skipRange() {
         rangeIndex += 1
         data = nil

@@ -35,6 +35,8 @@ public struct TreeDiffIterator {
 
     public mutating func next() throws -> DiffEntry? {
         while true {
+            left.settle()
+            right.settle()
             if left.atRangeStart, right.atRangeStart, left.currentRange!.id == right.currentRange!.id {
                 if !prefix.isEmpty && !left.currentRange!.firstKey.hasPathPrefix(prefix)
                     && comparePaths(left.currentRange!.firstKey, prefix) > 0 { return nil }
