@@ -1,0 +1,51 @@
+import Testing
+import TarnCore
+import TarnMetadata
+
+/// The shape of stored trees: content-defined range boundaries make trees canonical and keep
+/// rewrites local.
+@Suite struct TreeShapeTests {
+    func paths(_ n: Int) -> [String] { (0..<n).map { "table/date=\($0 / 1000)/part-\($0 % 1000).parquet" } }
+
+    @Test func sameContentsGiveSameTreeWhateverTheHistory() throws {
+        let lake = try Lake()
+        try lake.repo("one")
+        try lake.repo("two")
+        let e = lake.engine
+        let all = paths(20_000)
+        try e.stage(repository: "one", branch: "main", changes: all.map { .put(entry($0)) })
+        let a = try e.commit("one", "main")
+        // Same final contents reached in four commits, in another order, with a detour.
+        for chunk in [all.suffix(5000), all.prefix(7000), all.dropFirst(7000).dropLast(5000)] {
+            try e.stage(repository: "two", branch: "main", changes: chunk.reversed().map { .put(entry($0, "tmp")) })
+            _ = try e.commit("two", "main")
+        }
+        try e.stage(repository: "two", branch: "main", changes: all.map { .put(entry($0)) } + [.put(entry("zzz"))])
+        _ = try e.commit("two", "main")
+        try e.deleteObject(repository: "two", branch: "main", path: "zzz")
+        let b = try e.commit("two", "main")
+        #expect(a.metarangeID == b.metarangeID)
+        #expect(try e.trees.metarange(a.metarangeID).count > 10)
+    }
+
+    @Test func tenScatteredChangesRewriteOnlyTheirRanges() throws {
+        let lake = try Lake()
+        try lake.repo()
+        let e = lake.engine
+        let all = paths(100_000)
+        try e.stage(repository: "repo", branch: "main", changes: all.map { .put(entry($0)) })
+        let before = try e.commit("repo", "main")
+        var rng = SplitMix(seed: 3)
+        let picks = Set((0..<10).map { _ in all[Int(rng.next() % UInt64(all.count))] })
+        try e.stage(repository: "repo", branch: "main", changes: picks.map { .put(entry($0, "v2")) })
+        let after = try e.commit("repo", "main")
+        let old = Set(try e.trees.metarange(before.metarangeID).map(\.id))
+        let new = try e.trees.metarange(after.metarangeID)
+        let rewritten = new.filter { !old.contains($0.id) }
+        #expect(rewritten.count <= picks.count)
+        #expect(rewritten.map(\.count).reduce(0, +) < 20_000, "rewrote \(rewritten.map(\.count).reduce(0, +)) entries")
+        #expect(new.count == old.count)
+        let diff = try e.diff(repository: "repo", left: before.id, right: after.id)
+        #expect(Set(diff.items.map(\.path)) == picks)
+    }
+}
