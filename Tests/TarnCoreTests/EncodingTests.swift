@@ -57,3 +57,17 @@ import TarnCore
         #expect(ContentHash.sha256Hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 }
+
+@Suite struct MetarangeFormatTests {
+    @Test func metarangeRoundTripsWithSharedKeyPrefixes() throws {
+        let ranges = [
+            RangeInfo(id: ContentHash.sha256Hex([1]), firstKey: "a/1", lastKey: "a/9", count: 3, bytes: 100),
+            RangeInfo(id: ContentHash.sha256Hex([2]), firstKey: "a/90", lastKey: "b", count: 1, bytes: 7),
+            RangeInfo(id: ContentHash.sha256Hex([3]), firstKey: "b/é", lastKey: "b/é/z", count: 9000, bytes: 1 << 20),
+        ]
+        let (id, bytes) = TreeCoding.encodeMetarange(ranges)
+        #expect(try TreeCoding.decodeMetarange(bytes) == ranges)
+        #expect(id == ContentHash.sha256Hex(bytes))
+        #expect(throws: EngineError.self) { try TreeCoding.decodeMetarange(bytes + [0]) }
+    }
+}

@@ -118,11 +118,14 @@ struct DelimiterGrouper {
     let delimiter: String
     let after: String
     var lastPrefix: String?
+    /// Rows come in ascending order: once one is past `after`, all the rest are.
+    var pastAfter: Bool
 
     init(prefix: String, delimiter: String, after: String) {
         self.prefix = prefix
         self.delimiter = delimiter
         self.after = after
+        pastAfter = after.isEmpty
     }
 
     mutating func rowKey(for path: String) -> (path: String, isPrefix: Bool)? {
@@ -135,7 +138,10 @@ struct DelimiterGrouper {
                 isPrefix = true
             }
         }
-        if !after.isEmpty && comparePaths(key, after) <= 0 { return nil }
+        if !pastAfter {
+            if comparePaths(key, after) <= 0 { return nil }
+            pastAfter = true
+        }
         if isPrefix {
             if let last = lastPrefix, pathsEqual(last, key) { return nil }
             lastPrefix = key

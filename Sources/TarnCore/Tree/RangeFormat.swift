@@ -114,16 +114,23 @@ public enum TreeCoding {
         }
     }
 
+    /// Metarange layout: per range the 32-byte ID, then the last key prefix-compressed against
+    /// the previous range's last key, the first key prefix-compressed against this range's last
+    /// key, the count and the size. About a third of the plain form, and it is rewritten by
+    /// every commit.
     public static func encodeMetarange(_ ranges: [RangeInfo]) -> (id: String, bytes: [UInt8]) {
-        var w = ByteWriter(capacity: 64 + ranges.count * 128)
+        var w = ByteWriter(capacity: 16 + ranges.count * 64)
         w.byte(metarangeMagic)
         w.uvarint(UInt64(ranges.count))
+        var previous: [UInt8] = []
         for r in ranges {
-            w.string(r.id)
-            w.string(r.firstKey)
-            w.string(r.lastKey)
+            w.raw(hexBytes(r.id))
+            let last = Array(r.lastKey.utf8)
+            writeShared(&w, last, against: previous)
+            writeShared(&w, Array(r.firstKey.utf8), against: last)
             w.uvarint(UInt64(r.count))
             w.uvarint(UInt64(r.bytes))
+            previous = last
         }
         return (ContentHash.sha256Hex(w.bytes), w.bytes)
     }
@@ -134,13 +141,47 @@ public enum TreeCoding {
         let n = try r.uvarint()
         var out = [RangeInfo]()
         out.reserveCapacity(Int(min(n, 1 << 20)))
+        var previous: [UInt8] = []
         for _ in 0..<n {
-            let id = try r.string()
-            let first = try r.string()
-            let last = try r.string()
+            let id = ContentHash.hex(try r.rawBytes(32))
+            let last = try readShared(&r, against: previous)
+            let first = try readShared(&r, against: last)
             let count = Int(try r.uvarint())
             let size = Int(try r.uvarint())
-            out.append(RangeInfo(id: id, firstKey: first, lastKey: last, count: count, bytes: size))
+            out.append(RangeInfo(id: id, firstKey: String(decoding: first, as: UTF8.self),
+                                 lastKey: String(decoding: last, as: UTF8.self), count: count, bytes: size))
+            previous = last
+        }
+        guard r.isAtEnd else { throw .corrupt("trailing bytes in metarange") }
+        return out
+    }
+
+    private static func writeShared(_ w: inout ByteWriter, _ key: [UInt8], against base: [UInt8]) {
+        var shared = 0
+        let limit = min(key.count, base.count)
+        while shared < limit && key[shared] == base[shared] { shared += 1 }
+        w.uvarint(UInt64(shared))
+        w.uvarint(UInt64(key.count - shared))
+        w.raw(key[shared...])
+    }
+
+    private static func readShared(_ r: inout ByteReader, against base: [UInt8]) throws(EngineError) -> [UInt8] {
+        let shared = Int(try r.uvarint())
+        let suffix = try r.length()
+        guard shared <= base.count else { throw .corrupt("bad key prefix") }
+        var key = Array(base[..<shared])
+        try r.append(count: suffix, into: &key)
+        return key
+    }
+
+    /// 64 hex digits to 32 bytes (IDs are always our own SHA-256 hex).
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        var high: UInt8 = 0
+        for (i, c) in hex.utf8.enumerated() {
+            let v: UInt8 = c <= 57 ? c - 48 : c - 87
+            if i % 2 == 0 { high = v << 4 } else { out.append(high | v) }
         }
         return out
     }
