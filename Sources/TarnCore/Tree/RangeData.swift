@@ -20,31 +20,36 @@ public final class RangeData: Sendable {
     public var count: Int { keyEnds.count }
 
     init(blob: [UInt8], expectedCount: Int) throws(EngineError) {
-        var r = ByteReader(blob)
-        guard try r.byte() == TreeCoding.rangeMagic else { throw .corrupt("not a range") }
         var keys = [UInt8]()
         keys.reserveCapacity(expectedCount * 48)
         var keyEnds = [Int32](), valueStarts = [Int32](), valueEnds = [Int32]()
         keyEnds.reserveCapacity(expectedCount)
         valueStarts.reserveCapacity(expectedCount)
         valueEnds.reserveCapacity(expectedCount)
-        var previousStart = 0
-        while keyEnds.count < expectedCount {
-            let shared = Int(try r.uvarint())
-            let suffix = try r.length()
-            let previousLength = keys.count - previousStart
-            guard shared <= previousLength else { throw .corrupt("bad key prefix") }
-            let start = keys.count
-            // Element by element: appending a slice of `keys` to itself would copy the buffer.
-            for j in previousStart..<(previousStart + shared) { keys.append(keys[j]) }
-            try r.append(count: suffix, into: &keys)
-            previousStart = start
-            keyEnds.append(Int32(keys.count))
-            valueStarts.append(Int32(r.offset))
-            try EntryCoding.skipValue(&r)
-            valueEnds.append(Int32(r.offset))
+        // This runs for every range read cold, so it walks the bytes with a raw cursor: no
+        // entry, string or dictionary is built here.
+        let ok = blob.withUnsafeBufferPointer { buf -> Bool in
+            var r = RawCursor(buf)
+            guard r.byte() == TreeCoding.rangeMagic else { return false }
+            var key = [UInt8]()
+            key.reserveCapacity(256)
+            for _ in 0..<expectedCount {
+                guard let shared = r.uvarint(), let suffix = r.uvarint(), shared <= key.count,
+                      let tail = r.bytes(suffix) else { return false }
+                key.removeLast(key.count - shared)
+                key.append(contentsOf: tail)
+                keys.append(contentsOf: key)
+                keyEnds.append(Int32(keys.count))
+                valueStarts.append(Int32(r.position))
+                // address, size, checksum, content type, mtime, metadata pairs
+                guard r.skipString(), r.uvarint() != nil, r.skipString(), r.skipString(), r.uvarint() != nil,
+                      let pairs = r.uvarint() else { return false }
+                for _ in 0..<pairs { guard r.skipString(), r.skipString() else { return false } }
+                valueEnds.append(Int32(r.position))
+            }
+            return r.uvarint() == expectedCount && r.position == buf.count
         }
-        guard try r.uvarint() == UInt64(expectedCount), r.isAtEnd else { throw .corrupt("range count mismatch") }
+        guard ok else { throw .corrupt("bad range encoding") }
         self.blob = blob
         keyBytes = keys
         self.keyEnds = keyEnds
@@ -107,6 +112,46 @@ public final class RangeData: Sendable {
             if compareKey(mid, path) < 0 { lo = mid + 1 } else { hi = mid }
         }
         return lo
+    }
+}
+
+/// Bounds-checked reads over a byte buffer, returning nil past the end.
+struct RawCursor {
+    let buffer: UnsafeBufferPointer<UInt8>
+    var position = 0
+
+    init(_ buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
+
+    @inline(__always) mutating func byte() -> UInt8? {
+        guard position < buffer.count else { return nil }
+        defer { position += 1 }
+        return buffer[position]
+    }
+
+    @inline(__always) mutating func uvarint() -> Int? {
+        var result = 0
+        var shift = 0
+        while position < buffer.count {
+            let b = buffer[position]
+            position += 1
+            result |= Int(b & 0x7f) << shift
+            if b < 0x80 { return result }
+            shift += 7
+            if shift > 56 { return nil }
+        }
+        return nil
+    }
+
+    @inline(__always) mutating func bytes(_ n: Int) -> UnsafeBufferPointer<UInt8>? {
+        guard n >= 0, n <= buffer.count - position else { return nil }
+        defer { position += n }
+        return UnsafeBufferPointer(rebasing: buffer[position..<(position + n)])
+    }
+
+    @inline(__always) mutating func skipString() -> Bool {
+        guard let n = uvarint(), n <= buffer.count - position else { return false }
+        position += n
+        return true
     }
 }
 
