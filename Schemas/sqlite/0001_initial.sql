@@ -12,12 +12,12 @@ CREATE TABLE repositories (
 ) WITHOUT ROWID;
 
 -- Every staging area has a token; tokens are never reused. A dropped token's rows are
--- deleted later by the sweeper, off the request path.
+-- deleted later by the sweeper, off the request path, once a grace period has passed.
 CREATE TABLE staging_tokens (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    dropped INTEGER NOT NULL DEFAULT 0
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    dropped_at INTEGER -- Unix seconds; NULL while the token is in use
 );
-CREATE INDEX staging_tokens_dropped ON staging_tokens (id) WHERE dropped = 1;
+CREATE INDEX staging_tokens_dropped ON staging_tokens (dropped_at) WHERE dropped_at IS NOT NULL;
 
 CREATE TABLE branches (
     repository    TEXT    NOT NULL,

@@ -115,6 +115,8 @@ import TarnMetadata
         for i in 0..<50 { try e.put("repo", "main", "f\(i)") }
         _ = try e.commit("repo", "main")
         #expect(try e.diffUncommitted(repository: "repo", branch: "main").items.isEmpty)
+        // Rows of a just-dropped token stay through the grace period.
+        #expect(try e.sweepStaging(gracePeriod: 3600) == 0)
         #expect(try e.sweepStaging() == 50)
         #expect(try e.sweepStaging() == 0)
         #expect(try e.contents("repo", "main").count == 50)

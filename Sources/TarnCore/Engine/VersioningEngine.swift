@@ -71,11 +71,12 @@ public final class VersioningEngine: Sendable {
         guard amount > 0 else { throw EngineError.invalidArgument("amount must be positive") }
     }
 
-    /// Removes rows of dropped staging tokens (after commits, resets, branch deletes) in the
-    /// background of the request path. Returns the number of rows removed.
+    /// Removes rows of staging tokens dropped (by commits, resets, branch deletes) at least
+    /// `gracePeriod` seconds ago; returns the number of rows removed. The grace period lets a
+    /// listing that read a branch's tokens just before a commit finish reading them.
     @discardableResult
-    public func sweepStaging(limit: Int = 50_000) throws -> Int {
-        try store.sweepDroppedStaging(limit: limit)
+    public func sweepStaging(limit: Int = 50_000, gracePeriod: Int64 = 0) throws -> Int {
+        try store.sweepDroppedStaging(limit: limit, droppedBefore: clock() - gracePeriod)
     }
 }
 

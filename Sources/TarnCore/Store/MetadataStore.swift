@@ -59,8 +59,9 @@ public protocol MetadataStore: Sendable {
     func hasStagedChanges(tokens: [Int64]) throws -> Bool
     /// Removes staged changes of the branch (all its tokens) at `path`, or under `prefix`.
     func unstage(repository: String, branch: String, path: String?, prefix: String?) throws
-    /// Deletes up to `limit` rows that belong to dropped tokens; returns how many it deleted.
-    func sweepDroppedStaging(limit: Int) throws -> Int
+    /// Deletes up to `limit` rows of tokens dropped at or before `droppedBefore` (Unix
+    /// seconds); returns how many it deleted.
+    func sweepDroppedStaging(limit: Int, droppedBefore: Int64) throws -> Int
 
     // MARK: Tags
     func createTag(repository: String, tag: Tag) throws

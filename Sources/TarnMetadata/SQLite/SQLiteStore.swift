@@ -17,9 +17,13 @@ public final class SQLiteStore: MetadataStore {
     private let writer: SQLiteConnection
     private let writeLock = NSLock()
     private let readers = Mutex<[SQLiteConnection]>([])
-    private let checkpointer: Checkpointer
+    /// Set once at the end of `init`, read in `deinit`.
+    nonisolated(unsafe) private var maintenance: Maintenance?
 
-    public init(path: String) throws {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations. A
+    /// background thread checkpoints the WAL and, when `sweepGracePeriod` is set, deletes the
+    /// rows of staging tokens dropped at least that many seconds ago.
+    public init(path: String, sweepGracePeriod: Int64? = 30) throws {
         self.path = path
         let conn = try SQLiteConnection(path: path, readOnly: false)
         try conn.execute("""
@@ -29,10 +33,17 @@ public final class SQLiteStore: MetadataStore {
             """)
         try Self.migrate(conn)
         writer = conn
-        checkpointer = try Checkpointer(path: path)
+        var sweep: (@Sendable () -> Void)?
+        if let grace = sweepGracePeriod {
+            sweep = { [weak self] in
+                let before = Int64(Date().timeIntervalSince1970) - grace
+                _ = try? self?.sweepDroppedStaging(limit: 5_000, droppedBefore: before)
+            }
+        }
+        maintenance = try Maintenance(path: path, sweep: sweep)
     }
 
-    deinit { checkpointer.stop() }
+    deinit { maintenance?.stop() }
 
     /// Copies the whole WAL into the database file now and truncates it (the background
     /// checkpointer does this incrementally; tests and shutdown call it directly).
@@ -117,7 +128,8 @@ public final class SQLiteStore: MetadataStore {
 
     private func drop(_ tokens: [Int64], _ c: SQLiteConnection) throws {
         for t in tokens {
-            try c.statement("UPDATE staging_tokens SET dropped = 1 WHERE id = ?").bind(.int(t)).run()
+            try c.statement("UPDATE staging_tokens SET dropped_at = ? WHERE id = ?")
+                .bind(.int(Int64(Date().timeIntervalSince1970)), .int(t)).run()
         }
     }
 
@@ -457,12 +469,14 @@ public final class SQLiteStore: MetadataStore {
         }
     }
 
-    public func sweepDroppedStaging(limit: Int) throws -> Int {
+    public func sweepDroppedStaging(limit: Int, droppedBefore: Int64) throws -> Int {
         var removed = 0
         while removed < limit {
             // One short transaction per batch, so staged writes interleave with the sweep.
             let (batch, done) = try write { c -> (Int, Bool) in
-                let s = try c.statement("SELECT id FROM staging_tokens WHERE dropped = 1 ORDER BY id LIMIT 1")
+                let s = try c.statement(
+                    "SELECT id FROM staging_tokens WHERE dropped_at IS NOT NULL AND dropped_at <= ? ORDER BY dropped_at LIMIT 1")
+                s.bind(.int(droppedBefore))
                 guard try s.step() else { return (0, true) }
                 let token = s.int(0)
                 let n = min(5_000, limit - removed)
