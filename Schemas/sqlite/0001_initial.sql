@@ -56,14 +56,3 @@ CREATE TABLE staging (
     entry BLOB,
     PRIMARY KEY (token, path)
 ) WITHOUT ROWID;
-
--- Content-addressed immutable trees, shared by every repository.
-CREATE TABLE ranges (
-    id   TEXT NOT NULL PRIMARY KEY,
-    data BLOB NOT NULL
-);
-
-CREATE TABLE metaranges (
-    id   TEXT NOT NULL PRIMARY KEY,
-    data BLOB NOT NULL
-);

@@ -21,6 +21,9 @@ public final class ImmutableCache<Value: Sendable>: Sendable {
 
     public init(capacity: Int) { self.capacity = capacity }
 
+    /// Number of values held.
+    public var count: Int { state.withLock { $0.slots.count } }
+
     public func value(for key: String) -> Value? {
         state.withLock { s in
             s.clock += 1

@@ -12,6 +12,9 @@ public final class TreeStore: Sendable {
         metaranges = ImmutableCache(capacity: cacheBytes / 8)
     }
 
+    /// Ranges decoded and held in memory (what diff and merge had to read).
+    public var cachedRangeCount: Int { ranges.count }
+
     public func metarange(_ id: String) throws -> [RangeInfo] {
         if let cached = metaranges.value(for: id) { return cached }
         guard let bytes = try store.metarange(id) else { throw EngineError.corrupt("missing metarange \(id)") }

@@ -10,18 +10,23 @@ import Synchronization
 final class Maintenance: Sendable {
     private let stopped = Atomic<Bool>(false)
 
-    init(path: String, interval: Double = 0.25, sweep: (@Sendable () -> Void)?) throws {
-        let conn = try SQLiteConnection(path: path, readOnly: false)
-        // A connection learns the database is in WAL mode only once it has read it; until
-        // then a checkpoint is a silent no-op (log size -1).
-        try conn.execute("PRAGMA journal_mode=WAL")
+    init(paths: [String], interval: Double = 0.25, sweep: (@Sendable () -> Void)?) throws {
+        let connections = try paths.map { path in
+            let conn = try SQLiteConnection(path: path, readOnly: false)
+            // A connection learns the database is in WAL mode only once it has read it; until
+            // then a checkpoint is a silent no-op (log size -1).
+            try conn.execute("PRAGMA journal_mode=WAL")
+            return conn
+        }
         let thread = Thread { [self] in
             var ticks = 0
             while !stopped.load(ordering: .acquiring) {
                 Thread.sleep(forTimeInterval: interval)
-                var log: Int32 = 0
-                var done: Int32 = 0
-                sqlite3_wal_checkpoint_v2(conn.handle, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &done)
+                for conn in connections {
+                    var log: Int32 = 0
+                    var done: Int32 = 0
+                    sqlite3_wal_checkpoint_v2(conn.handle, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &done)
+                }
                 ticks += 1
                 if ticks % 4 == 0, !stopped.load(ordering: .acquiring) { sweep?() }
             }

@@ -1,7 +1,14 @@
-/// The schema migrations, in order. Their SQL lives in `Schemas/sqlite/` (embedded into the
-/// binary at build time); a schema change is a new file and a new line here, never an edit.
+/// The schema migrations of the store's two files, in order. Their SQL lives in
+/// `Schemas/sqlite/` (embedded into the binary at build time); a schema change is a new file
+/// and a new line here, never an edit of an applied one.
 enum Migrations {
-    static let sqlite: [(version: Int, name: String, sql: [UInt8])] = [
+    /// The refs file: repositories, branches, tags, commits, staging.
+    static let refs: [(version: Int, name: String, sql: [UInt8])] = [
         (1, "0001_initial", PackageResources._001_initial_sql),
+    ]
+
+    /// The trees file: ranges and metaranges.
+    static let trees: [(version: Int, name: String, sql: [UInt8])] = [
+        (1, "trees-0001_initial", PackageResources.trees_0001_initial_sql),
     ]
 }

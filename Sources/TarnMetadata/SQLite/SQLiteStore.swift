@@ -3,36 +3,37 @@ import Foundation
 import Synchronization
 import TarnCore
 
-extension SQLiteConnection: @unchecked Sendable {}
-
-/// The embedded metadata store: one SQLite file in WAL mode. One writer connection (SQLite
-/// allows one writer at a time anyway) and a pool of reader connections, which WAL lets run
-/// beside the writer on their own snapshots. `synchronous=NORMAL`: a transaction is durable
-/// once the process has returned from it, even if the process is killed; only a power loss
-/// can lose the last transactions before a checkpoint.
+/// The embedded metadata store: two SQLite files in WAL mode.
+///
+/// * `path` (4 KiB pages) holds repositories, branches, tags, commits and staging: small rows
+///   written at random places, where small pages keep each write small.
+/// * `path + "-trees"` (64 KiB pages) holds ranges and metaranges: immutable blobs of 10–500
+///   KiB that are written once and read whole, where large pages mean a sixteenth of the
+///   page reads. Writing trees there also keeps a large commit's tree writes from holding the
+///   lock that staged writes need.
+///
+/// The refs file uses `synchronous=NORMAL`: a transaction is durable once the call returns,
+/// even if the process is killed; a power loss can lose the last transactions before a
+/// checkpoint. The trees file uses `synchronous=FULL`, so a tree is on disk before any commit
+/// row that points at it can be: the two files cannot lose writes out of order.
 ///
 /// Every SQL statement of the store is in this file or in `Schemas/sqlite/`.
 public final class SQLiteStore: MetadataStore {
     public let path: String
-    private let writer: SQLiteConnection
-    private let writeLock = NSLock()
-    private let readers = Mutex<[SQLiteConnection]>([])
+    private let refs: SQLiteDatabase
+    private let treeFile: SQLiteDatabase
     /// Set once at the end of `init`, read in `deinit`.
     nonisolated(unsafe) private var maintenance: Maintenance?
 
-    /// Opens (creating if needed) the database at `path` and applies pending migrations. A
-    /// background thread checkpoints the WAL and, when `sweepGracePeriod` is set, deletes the
-    /// rows of staging tokens dropped at least that many seconds ago.
+    /// Opens (creating if needed) the database at `path` (and its trees file) and applies
+    /// pending migrations. A background thread checkpoints both WALs and, when
+    /// `sweepGracePeriod` is set, deletes the rows of staging tokens dropped at least that many
+    /// seconds ago.
     public init(path: String, sweepGracePeriod: Int64? = 30) throws {
         self.path = path
-        let conn = try SQLiteConnection(path: path, readOnly: false)
-        try conn.execute("""
-            PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;
-            PRAGMA cache_size=-65536; PRAGMA foreign_keys=OFF;
-            PRAGMA wal_autocheckpoint=0;
-            """)
-        try Self.migrate(conn)
-        writer = conn
+        refs = try SQLiteDatabase(path: path, layout: .init(pageSize: 4096, synchronous: "NORMAL", migrations: Migrations.refs))
+        treeFile = try SQLiteDatabase(path: path + "-trees",
+                                      layout: .init(pageSize: 65536, synchronous: "FULL", migrations: Migrations.trees))
         var sweep: (@Sendable () -> Void)?
         if let grace = sweepGracePeriod {
             sweep = { [weak self] in
@@ -40,76 +41,29 @@ public final class SQLiteStore: MetadataStore {
                 _ = try? self?.sweepDroppedStaging(limit: 5_000, droppedBefore: before)
             }
         }
-        maintenance = try Maintenance(path: path, sweep: sweep)
+        maintenance = try Maintenance(paths: [path, path + "-trees"], sweep: sweep)
     }
 
     deinit { maintenance?.stop() }
 
-    /// Copies the whole WAL into the database file now and truncates it (the background
-    /// checkpointer does this incrementally; tests and shutdown call it directly).
+    /// Copies both WALs into their database files now and truncates them (the maintenance
+    /// thread does this incrementally; tests and shutdown call it directly).
     public func checkpoint() throws {
-        writeLock.lock()
-        defer { writeLock.unlock() }
-        var log: Int32 = 0
-        var done: Int32 = 0
-        let rc = sqlite3_wal_checkpoint_v2(writer.handle, nil, SQLITE_CHECKPOINT_TRUNCATE, &log, &done)
-        guard rc == SQLITE_OK else { throw EngineError.storage("checkpoint failed: \(writer.errorMessage())") }
+        try refs.checkpoint()
+        try treeFile.checkpoint()
     }
 
-    // MARK: Connections
-
-    private static func migrate(_ conn: SQLiteConnection) throws {
-        try conn.execute("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)
-            """)
-        for migration in Migrations.sqlite {
-            try conn.transaction(immediate: true) {
-                let s = try conn.statement("SELECT 1 FROM schema_migrations WHERE version = ?")
-                s.bind(.int(Int64(migration.version)))
-                if try s.step() { return }
-                try conn.execute(String(decoding: migration.sql, as: UTF8.self))
-                try conn.statement("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-                    .bind(.int(Int64(migration.version)), .text(migration.name), .int(Int64(Date().timeIntervalSince1970))).run()
-            }
-        }
-    }
-
-    /// Applied schema versions, oldest first.
-    public func schemaVersions() throws -> [Int] {
-        try read { c in
-            let s = try c.statement("SELECT version FROM schema_migrations ORDER BY version")
-            var out: [Int] = []
-            while try s.step() { out.append(Int(s.int(0))) }
-            return out
-        }
-    }
-
-    /// `PRAGMA integrity_check`: "ok" for a sound database.
+    /// `PRAGMA integrity_check` of both files: "ok" when both are sound.
     public func integrityCheck() throws -> String {
-        try write { c in
-            let s = try c.statement("PRAGMA integrity_check")
-            var lines: [String] = []
-            while try s.step() { lines.append(s.text(0)) }
-            return lines.joined(separator: "\n")
-        }
+        let a = try refs.integrityCheck(), b = try treeFile.integrityCheck()
+        return a == "ok" && b == "ok" ? "ok" : "refs: \(a); trees: \(b)"
     }
 
-    private func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
-        writeLock.lock()
-        defer { writeLock.unlock() }
-        return try writer.transaction(immediate: true) { try body(writer) }
-    }
+    /// Applied schema versions of the refs file, oldest first.
+    public func schemaVersions() throws -> [Int] { try refs.schemaVersions() }
 
-    private func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
-        let conn = try readers.withLock { $0.popLast() } ?? {
-            let c = try SQLiteConnection(path: path, readOnly: true)
-            try c.execute("PRAGMA cache_size=-16384; PRAGMA query_only=1;")
-            return c
-        }()
-        defer { readers.withLock { $0.append(conn) } }
-        return try conn.transaction(immediate: false) { try body(conn) }
-    }
+    private func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T { try refs.write(body) }
+    private func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T { try refs.read(body) }
 
     // MARK: Row helpers
 
@@ -276,7 +230,7 @@ public final class SQLiteStore: MetadataStore {
     // MARK: Trees
 
     public func putRanges(_ ranges: [(id: String, data: [UInt8])]) throws {
-        try write { c in
+        try treeFile.write { c in
             for r in ranges {
                 try c.statement("INSERT OR IGNORE INTO ranges (id, data) VALUES (?, ?)").bind(.text(r.id), .blob(r.data)).run()
             }
@@ -284,7 +238,7 @@ public final class SQLiteStore: MetadataStore {
     }
 
     public func range(_ id: String) throws -> [UInt8]? {
-        try read { c in
+        try treeFile.read { c in
             let s = try c.statement("SELECT data FROM ranges WHERE id = ?")
             s.bind(.text(id))
             return try s.step() ? s.blob(0) : nil
@@ -292,13 +246,13 @@ public final class SQLiteStore: MetadataStore {
     }
 
     public func putMetarange(id: String, data: [UInt8]) throws {
-        try write { c in
+        try treeFile.write { c in
             try c.statement("INSERT OR IGNORE INTO metaranges (id, data) VALUES (?, ?)").bind(.text(id), .blob(data)).run()
         }
     }
 
     public func metarange(_ id: String) throws -> [UInt8]? {
-        try read { c in
+        try treeFile.read { c in
             let s = try c.statement("SELECT data FROM metaranges WHERE id = ?")
             s.bind(.text(id))
             return try s.step() ? s.blob(0) : nil

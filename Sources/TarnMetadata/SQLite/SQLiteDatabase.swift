@@ -1,0 +1,101 @@
+import CSQLite
+import Foundation
+import Synchronization
+import TarnCore
+
+extension SQLiteConnection: @unchecked Sendable {}
+
+/// One SQLite file in WAL mode: one writer connection behind a lock (SQLite allows one writer
+/// at a time anyway) and a pool of read-only connections, which WAL lets run beside the writer
+/// on their own snapshots. Automatic checkpoints are off: `Maintenance` checkpoints from a
+/// thread of its own.
+final class SQLiteDatabase: Sendable {
+    /// How one file is set up: its page size (fixed when the file is created), its sync mode,
+    /// and the migrations that make its schema.
+    struct Layout {
+        var pageSize: Int
+        var synchronous: String
+        var migrations: [(version: Int, name: String, sql: [UInt8])]
+    }
+
+    let path: String
+    private let writer: SQLiteConnection
+    private let writeLock = NSLock()
+    private let readers = Mutex<[SQLiteConnection]>([])
+
+    init(path: String, layout: Layout) throws {
+        self.path = path
+        let conn = try SQLiteConnection(path: path, readOnly: false)
+        try conn.execute("""
+            PRAGMA page_size=\(layout.pageSize); PRAGMA journal_mode=WAL; PRAGMA synchronous=\(layout.synchronous);
+            PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=0;
+            """)
+        try Self.migrate(conn, layout.migrations)
+        writer = conn
+    }
+
+    private static func migrate(_ conn: SQLiteConnection, _ migrations: [(version: Int, name: String, sql: [UInt8])]) throws {
+        try conn.execute("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)
+            """)
+        for migration in migrations {
+            try conn.transaction(immediate: true) {
+                let s = try conn.statement("SELECT 1 FROM schema_migrations WHERE version = ?")
+                s.bind(.int(Int64(migration.version)))
+                if try s.step() { return }
+                try conn.execute(String(decoding: migration.sql, as: UTF8.self))
+                try conn.statement("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                    .bind(.int(Int64(migration.version)), .text(migration.name), .int(Int64(Date().timeIntervalSince1970))).run()
+            }
+        }
+    }
+
+    /// Runs `body` in a write transaction (BEGIN IMMEDIATE, so a writer never fails half way
+    /// on a lock upgrade).
+    func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        return try writer.transaction(immediate: true) { try body(writer) }
+    }
+
+    /// Runs `body` in a read transaction on a pooled read-only connection.
+    func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        let conn = try readers.withLock { $0.popLast() } ?? {
+            let c = try SQLiteConnection(path: path, readOnly: true)
+            try c.execute("PRAGMA cache_size=-16384; PRAGMA query_only=1;")
+            return c
+        }()
+        defer { readers.withLock { $0.append(conn) } }
+        return try conn.transaction(immediate: false) { try body(conn) }
+    }
+
+    /// Copies the whole WAL into the database file and truncates it.
+    func checkpoint() throws {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        var log: Int32 = 0
+        var done: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(writer.handle, nil, SQLITE_CHECKPOINT_TRUNCATE, &log, &done)
+        guard rc == SQLITE_OK else { throw EngineError.storage("checkpoint failed: \(writer.errorMessage())") }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" for a sound file.
+    func integrityCheck() throws -> String {
+        try write { c in
+            let s = try c.statement("PRAGMA integrity_check")
+            var lines: [String] = []
+            while try s.step() { lines.append(s.text(0)) }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    func schemaVersions() throws -> [Int] {
+        try read { c in
+            let s = try c.statement("SELECT version FROM schema_migrations ORDER BY version")
+            var out: [Int] = []
+            while try s.step() { out.append(Int(s.int(0))) }
+            return out
+        }
+    }
+}
