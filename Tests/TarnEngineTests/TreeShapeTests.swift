@@ -45,7 +45,10 @@ import TarnMetadata
         #expect(rewritten.count <= picks.count)
         #expect(rewritten.map(\.count).reduce(0, +) < 20_000, "rewrote \(rewritten.map(\.count).reduce(0, +)) entries")
         #expect(new.count == old.count)
-        let diff = try e.diff(repository: "repo", left: before.id, right: after.id)
+        // A diff reads only the ranges that differ, on either side.
+        let fresh = VersioningEngine(store: lake.store)
+        let diff = try fresh.diff(repository: "repo", left: before.id, right: after.id)
         #expect(Set(diff.items.map(\.path)) == picks)
+        #expect(fresh.trees.cachedRangeCount <= 2 * rewritten.count)
     }
 }
