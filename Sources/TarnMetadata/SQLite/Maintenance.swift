@@ -16,6 +16,8 @@ final class Maintenance: Sendable {
             // A connection learns the database is in WAL mode only once it has read it; until
             // then a checkpoint is a silent no-op (log size -1).
             try conn.execute("PRAGMA journal_mode=WAL")
+            // Never make writers wait long for a truncation; it is retried on the next tick.
+            sqlite3_busy_timeout(conn.handle, 20)
             return conn
         }
         let thread = Thread { [self] in
@@ -26,6 +28,12 @@ final class Maintenance: Sendable {
                     var log: Int32 = 0
                     var done: Int32 = 0
                     sqlite3_wal_checkpoint_v2(conn.handle, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &done)
+                    // Once every frame is back in the database file, reset the WAL: readers of a
+                    // long WAL look pages up in it and read them from it (a cold read of a 1M
+                    // tree was three times slower), and the file would keep its largest size.
+                    if log > 0 && log == done {
+                        sqlite3_wal_checkpoint_v2(conn.handle, nil, SQLITE_CHECKPOINT_RESTART, &log, &done)
+                    }
                 }
                 ticks += 1
                 if ticks % 4 == 0, !stopped.load(ordering: .acquiring) { sweep?() }
