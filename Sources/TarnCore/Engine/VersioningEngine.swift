@@ -63,7 +63,7 @@ public final class VersioningEngine: Sendable {
     /// The ID of the empty tree, stored on first use.
     func emptyMetarangeID() throws -> String {
         let (id, bytes) = TreeCoding.emptyMetarange
-        if try store.metarange(id) == nil { try store.putMetarange(id: id, data: bytes) }
+        if try store.metarange(id) == nil { try store.putMetarange(id: id, data: bytes, with: []) }
         return id
     }
 

@@ -27,7 +27,9 @@ public protocol MetadataStore: Sendable {
     // MARK: Trees (content-addressed, shared by all repositories)
     func putRanges(_ ranges: [(id: String, data: [UInt8])]) throws
     func range(_ id: String) throws -> [UInt8]?
-    func putMetarange(id: String, data: [UInt8]) throws
+    /// Stores a metarange together with the last of its new ranges, in one write (one sync:
+    /// a small commit's whole tree is one transaction).
+    func putMetarange(id: String, data: [UInt8], with ranges: [(id: String, data: [UInt8])]) throws
     func metarange(_ id: String) throws -> [UInt8]?
 
     // MARK: Branches

@@ -31,9 +31,11 @@ public final class TreeStore: Sendable {
         return data
     }
 
-    public func putMetarange(_ ranges: [RangeInfo]) throws -> String {
+    /// Writes the metarange of `ranges`, with the ranges still pending in `batch`.
+    func putMetarange(_ ranges: [RangeInfo], batch: inout RangeBatch) throws -> String {
         let (id, bytes) = TreeCoding.encodeMetarange(ranges)
-        try store.putMetarange(id: id, data: bytes)
+        try store.putMetarange(id: id, data: bytes, with: batch.pending)
+        batch.pending.removeAll()
         metaranges.insert(ranges, for: id, cost: bytes.count * 3)
         return id
     }

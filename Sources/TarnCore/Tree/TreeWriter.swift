@@ -95,7 +95,6 @@ public struct TreeWriter {
             position += 1
         }
         if !encoder.isEmpty { try cut() }
-        try batch.flush()
-        return try tree.putMetarange(out)
+        return try tree.putMetarange(out, batch: &batch)
     }
 }

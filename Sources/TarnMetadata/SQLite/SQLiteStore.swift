@@ -229,11 +229,15 @@ public final class SQLiteStore: MetadataStore {
 
     // MARK: Trees
 
+    private func insertRanges(_ ranges: [(id: String, data: [UInt8])], _ c: SQLiteConnection) throws {
+        for r in ranges {
+            try c.statement("INSERT OR IGNORE INTO ranges (id, data) VALUES (?, ?)").bind(.text(r.id), .blob(r.data)).run()
+        }
+    }
+
     public func putRanges(_ ranges: [(id: String, data: [UInt8])]) throws {
         try treeFile.write { c in
-            for r in ranges {
-                try c.statement("INSERT OR IGNORE INTO ranges (id, data) VALUES (?, ?)").bind(.text(r.id), .blob(r.data)).run()
-            }
+            try insertRanges(ranges, c)
         }
     }
 
@@ -245,8 +249,9 @@ public final class SQLiteStore: MetadataStore {
         }
     }
 
-    public func putMetarange(id: String, data: [UInt8]) throws {
+    public func putMetarange(id: String, data: [UInt8], with ranges: [(id: String, data: [UInt8])]) throws {
         try treeFile.write { c in
+            try insertRanges(ranges, c)
             try c.statement("INSERT OR IGNORE INTO metaranges (id, data) VALUES (?, ?)").bind(.text(id), .blob(data)).run()
         }
     }
