@@ -48,15 +48,8 @@ extension VersioningEngine {
     @discardableResult
     public func revert(repository: String, branch: String, ref: String, parentNumber: Int = 0,
                        committer: String = "", message: String? = nil, allowEmpty: Bool = false) throws -> Commit {
-        let target = try resolveCommit(repository: repository, ref: ref)
-        let parent = try chosenParent(of: target, parentNumber: parentNumber, repository: repository)
-        return try withBranchLock(repository, branch) {
-            let b = try cleanBranch(repository, branch)
-            let head = try loadCommit(b.headCommitID, repository: repository)
-            return try applyThreeWay(
-                repository: repository, branch: b, base: target.metarangeID, source: parent.metarangeID,
-                strategy: .none, allowEmpty: allowEmpty, parents: [head],
-                message: message ?? "Revert \(target.id)", committer: committer, metadata: [:])
+        try replay(repository: repository, branch: branch, ref: ref, parentNumber: parentNumber, undo: true) { target in
+            (message ?? "Revert \(target.id)", committer, [:], allowEmpty)
         }
     }
 
@@ -65,15 +58,27 @@ extension VersioningEngine {
     @discardableResult
     public func cherryPick(repository: String, branch: String, ref: String, parentNumber: Int = 0,
                            committer: String = "") throws -> Commit {
-        let picked = try resolveCommit(repository: repository, ref: ref)
-        let parent = try chosenParent(of: picked, parentNumber: parentNumber, repository: repository)
+        try replay(repository: repository, branch: branch, ref: ref, parentNumber: parentNumber, undo: false) { picked in
+            (picked.message, committer, picked.metadata, false)
+        }
+    }
+
+    /// Three-way application of one commit's change (parent → commit, or commit → parent to
+    /// undo it) onto a clean branch, as a single-parent commit described by `describe`.
+    private func replay(repository: String, branch: String, ref: String, parentNumber: Int, undo: Bool,
+                        describe: (Commit) -> (message: String, committer: String, metadata: [String: String], allowEmpty: Bool)) throws -> Commit {
+        let target = try resolveCommit(repository: repository, ref: ref)
+        let parent = try chosenParent(of: target, parentNumber: parentNumber, repository: repository)
+        let (message, committer, metadata, allowEmpty) = describe(target)
         return try withBranchLock(repository, branch) {
             let b = try cleanBranch(repository, branch)
             let head = try loadCommit(b.headCommitID, repository: repository)
             return try applyThreeWay(
-                repository: repository, branch: b, base: parent.metarangeID, source: picked.metarangeID,
-                strategy: .none, allowEmpty: false, parents: [head],
-                message: picked.message, committer: committer, metadata: picked.metadata)
+                repository: repository, branch: b,
+                base: undo ? target.metarangeID : parent.metarangeID,
+                source: undo ? parent.metarangeID : target.metarangeID,
+                strategy: .none, allowEmpty: allowEmpty, parents: [head],
+                message: message, committer: committer, metadata: metadata)
         }
     }
 

@@ -12,17 +12,12 @@ public struct Commit: Sendable, Hashable {
     /// 1 for a root commit, otherwise one more than the highest parent generation.
     public var generation: Int64
 
+    /// A new commit; its ID is computed from the fields.
     public init(parents: [String], metarangeID: String, message: String, committer: String,
                 createdAt: Int64, metadata: [String: String], generation: Int64) {
-        self.id = ""
-        self.parents = parents
-        self.metarangeID = metarangeID
-        self.message = message
-        self.committer = committer
-        self.createdAt = createdAt
-        self.metadata = metadata
-        self.generation = generation
-        self.id = ContentHash.sha256Hex(canonicalBytes)
+        self.init(id: "", parents: parents, metarangeID: metarangeID, message: message, committer: committer,
+                  createdAt: createdAt, metadata: metadata, generation: generation)
+        id = ContentHash.sha256Hex(canonicalBytes)
     }
 
     /// Restores a stored commit without recomputing its ID.
