@@ -143,6 +143,17 @@ struct EngineBenchmark {
         precondition(seen == big, "iterated \(seen) of \(big)")
         report.add("iterate_entries_per_s", Double(seen) / iterate, "entries/s")
 
+        // Delimiter listing: the day partitions under table/ (1,000 common prefixes at 1M).
+        var prefixTimes: [Double] = []
+        for _ in 0..<5 {
+            var rows = 0
+            prefixTimes.append(try timed {
+                rows = try engine.listObjects(repository: "big", ref: head, prefix: "table/", delimiter: "/", amount: 1000).items.count
+            })
+            precondition(rows == big / 1000, "listed \(rows) common prefixes")
+        }
+        report.add("list_common_prefixes_ms", percentile(prefixTimes, 0.5) * 1000, "ms")
+
         // Point lookups of committed entries by commit ID, warm cache.
         let sample = (0..<20_000).map { _ in paths[Int.random(in: 0..<paths.count, using: &rng)] }
         for p in sample { _ = try engine.getObject(repository: "big", ref: head, path: p) }

@@ -63,8 +63,16 @@ extension VersioningEngine {
         var grouper = DelimiterGrouper(prefix: prefix, delimiter: delimiter, after: after)
         var rows: [ListRow] = []
         while rows.count <= amount, let e = try entries.next() {
-            guard let key = grouper.rowKey(for: e.path) else { continue }
-            rows.append(ListRow(path: key.path, isCommonPrefix: key.isPrefix, entry: key.isPrefix ? nil : e))
+            let key = grouper.rowKey(for: e.path)
+            if let key {
+                rows.append(ListRow(path: key.path, isCommonPrefix: key.isPrefix, entry: key.isPrefix ? nil : e))
+            }
+            // Everything else under a common prefix folds into its row: jump past it instead
+            // of reading it (1,000 prefixes of 1,000 objects cost 1,000 seeks, not 1M entries).
+            if let group = key.flatMap({ $0.isPrefix ? $0.path : nil }) ?? grouper.commonPrefix(of: e.path),
+               let next = pathSuccessor(ofPrefix: group) {
+                try entries.seek(to: next)
+            }
         }
         return .from(rows, amount: amount)
     }
@@ -73,6 +81,8 @@ extension VersioningEngine {
 /// The entries a ref shows, in path order: the committed tree, overlaid with the branch's
 /// staged changes when the ref is a bare branch name.
 struct BranchView {
+    let engine: VersioningEngine
+    let resolved: ResolvedRef
     var tree: TreeCursor
     var staging: StagingIterator?
     var nextStaged: Change??
@@ -80,11 +90,18 @@ struct BranchView {
 
     init(engine: VersioningEngine, resolved: ResolvedRef, prefix: String, from: String?) throws {
         let start = from.map { comparePaths($0, prefix) > 0 ? $0 : prefix } ?? prefix
+        self.engine = engine
+        self.resolved = resolved
         tree = try TreeCursor(tree: engine.trees, metarangeID: resolved.commit.metarangeID, from: start)
         if let branch = resolved.branch {
             staging = StagingIterator(store: engine.store, tokens: branch.readTokens, prefix: prefix, from: start)
         }
         self.prefix = prefix
+    }
+
+    /// Continues from the first path >= `key` (a forward jump).
+    mutating func seek(to key: String) throws {
+        self = try BranchView(engine: engine, resolved: resolved, prefix: prefix, from: key)
     }
 
     mutating func next() throws -> Entry? {
@@ -111,6 +128,16 @@ struct BranchView {
     }
 }
 
+/// The smallest path after every path that starts with `prefix`: the prefix with its last
+/// byte incremented. Nil when that byte is not ASCII below DEL (the result would not be valid
+/// UTF-8); callers then read on instead of jumping.
+func pathSuccessor(ofPrefix prefix: String) -> String? {
+    var bytes = Array(prefix.utf8)
+    guard let last = bytes.last, last < 0x7E else { return nil }
+    bytes[bytes.count - 1] = last + 1
+    return String(decoding: bytes, as: UTF8.self)
+}
+
 /// Turns paths into listing rows: with a delimiter, everything below `prefix` + `name` +
 /// `delimiter` becomes one common-prefix row. Skips rows at or before `after`.
 struct DelimiterGrouper {
@@ -128,16 +155,18 @@ struct DelimiterGrouper {
         pastAfter = after.isEmpty
     }
 
+    /// The common prefix `path` folds into (prefix + next part + delimiter), if any.
+    func commonPrefix(of path: String) -> String? {
+        guard !delimiter.isEmpty else { return nil }
+        let rest = Array(path.utf8.dropFirst(prefix.utf8.count))
+        guard let r = rest.firstRange(of: Array(delimiter.utf8)) else { return nil }
+        return prefix + String(decoding: rest[..<r.upperBound], as: UTF8.self)
+    }
+
     mutating func rowKey(for path: String) -> (path: String, isPrefix: Bool)? {
-        var key = path
-        var isPrefix = false
-        if !delimiter.isEmpty {
-            let rest = path.utf8.dropFirst(prefix.utf8.count)
-            if let r = Array(rest).firstRange(of: Array(delimiter.utf8)) {
-                key = prefix + String(decoding: Array(rest)[..<r.upperBound], as: UTF8.self)
-                isPrefix = true
-            }
-        }
+        let group = commonPrefix(of: path)
+        let key = group ?? path
+        let isPrefix = group != nil
         if !pastAfter {
             if comparePaths(key, after) <= 0 { return nil }
             pastAfter = true
