@@ -1,0 +1,53 @@
+/// What a stored object's bytes became: where they are and what they hash to.
+public struct StoredObject: Sendable, Hashable {
+    /// Address inside the storage namespace; written once, never reused, never overwritten.
+    public var physicalAddress: String
+    public var size: Int64
+    /// MD5 of the bytes, lowercase hex: the S3 ETag of a single-part upload.
+    public var md5: String
+}
+
+/// Failures of a block store, mapped to wire errors by the REST and S3 layers.
+public enum BlockStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A namespace or address that is malformed or would leave the store's root.
+    case invalidPath(String)
+    /// A namespace of a scheme this store does not serve.
+    case unsupportedNamespace(String)
+    case notFound(String)
+    /// A byte range that starts past the end of the object (HTTP 416).
+    case invalidRange(size: Int64)
+    /// The body ended early or its source failed; nothing was stored.
+    case incompleteBody(String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidPath(p): return "invalid path: \(p)"
+        case let .unsupportedNamespace(ns): return "unsupported storage namespace: \(ns)"
+        case let .notFound(p): return "no such object: \(p)"
+        case let .invalidRange(size): return "range not satisfiable (size \(size))"
+        case let .incompleteBody(why): return "upload incomplete: \(why)"
+        case let .io(why): return "storage I/O error: \(why)"
+        }
+    }
+}
+
+/// A backing store for object bytes. Bodies stream in and out as chunks; no implementation
+/// holds a whole object in memory. Every implementation runs the shared suite in
+/// `Tests/TarnBlockTests/BlockStoreSuite.swift`.
+public protocol BlockStore: Sendable {
+    /// Streams `body` to a fresh address in `namespace`, computing the MD5 as bytes flow. The
+    /// object becomes visible only once the whole body is written; a failed or cut body
+    /// leaves nothing behind.
+    func put<Body: AsyncSequence>(namespace: String, body: Body) async throws -> StoredObject
+        where Body.Element: Collection, Body.Element.Element == UInt8
+
+    /// The object's bytes, or those of `range` (inclusive, clamped to the size), in chunks read
+    /// on demand.
+    func get(namespace: String, address: String, range: ClosedRange<Int64>?) throws -> ObjectReader
+
+    /// Size of the object.
+    func size(namespace: String, address: String) throws -> Int64
+
+    func delete(namespace: String, address: String) throws
+}

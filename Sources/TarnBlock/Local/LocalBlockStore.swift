@@ -1,0 +1,159 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Serves `local://` namespaces from directories under `root`. An upload streams into
+/// `root/.tmp/`, is fsynced, and is renamed into `<namespace>/data/<xx>/<uuid>`: a fresh
+/// address every time, so bytes are never overwritten and branches can share them. MD5 is
+/// computed while the bytes flow. Leftover temporary files (a crash mid-upload) are removed
+/// when the store opens.
+///
+/// Paths from clients never leave `root`: namespaces and addresses are checked segment by
+/// segment (`LocalPaths`), and a namespace directory that resolves (through a symlink)
+/// outside `root` is refused.
+public final class LocalBlockStore: BlockStore {
+    public let root: URL
+    private let realRoot: String
+    private let temporary: URL
+
+    public init(root: URL) throws {
+        self.root = root
+        temporary = root.appendingPathComponent(".tmp", isDirectory: true)
+        let fm = FileManager.default
+        try fm.createDirectory(at: root, withIntermediateDirectories: true)
+        if fm.fileExists(atPath: temporary.path) { try fm.removeItem(at: temporary) }
+        try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
+        realRoot = Self.realPath(root.path) ?? root.path
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// The namespace's directory, created if needed, after checking it stays under the root.
+    private func directory(for namespace: String, create: Bool) throws -> URL {
+        let relative = try LocalPaths.namespaceDirectory(namespace)
+        let dir = root.appendingPathComponent(relative, isDirectory: true)
+        if create { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        if let real = Self.realPath(dir.path), !(real == realRoot || real.hasPrefix(realRoot + "/")) {
+            throw BlockStoreError.invalidPath(namespace)
+        }
+        return dir
+    }
+
+    private func file(namespace: String, address: String) throws -> URL {
+        try LocalPaths.checkRelative(address, original: address)
+        let url = try directory(for: namespace, create: false).appendingPathComponent(address)
+        if let real = Self.realPath(url.path), !real.hasPrefix(realRoot + "/") {
+            throw BlockStoreError.invalidPath(address)
+        }
+        return url
+    }
+
+    public func put<Body: AsyncSequence>(namespace: String, body: Body) async throws -> StoredObject
+        where Body.Element: Collection, Body.Element.Element == UInt8 {
+        let dir = try directory(for: namespace, create: true)
+        let id = UUID().uuidString.lowercased()
+        let tmp = temporary.appendingPathComponent(id)
+        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BlockStoreError.io("cannot create \(tmp.path): errno \(errno)") }
+        var closed = false
+        defer {
+            if !closed { close(fd) }
+        }
+        var md5 = Insecure.MD5()
+        var size: Int64 = 0
+        do {
+            for try await chunk in body {
+                try Self.writeAll(fd, chunk, hashInto: &md5)
+                size += Int64(chunk.count)
+            }
+            guard fsync(fd) == 0 else { throw BlockStoreError.io("fsync failed: errno \(errno)") }
+        } catch {
+            close(fd)
+            closed = true
+            unlink(tmp.path)
+            if error is BlockStoreError { throw error }
+            throw BlockStoreError.incompleteBody(String(describing: error))
+        }
+        close(fd)
+        closed = true
+        let address = "data/\(id.prefix(2))/\(id)"
+        let target = dir.appendingPathComponent(address)
+        do {
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard rename(tmp.path, target.path) == 0 else { throw BlockStoreError.io("rename failed: errno \(errno)") }
+        } catch {
+            unlink(tmp.path)
+            throw error
+        }
+        let digest = md5.finalize().map { String(format: "%02x", $0) }.joined()
+        return StoredObject(physicalAddress: address, size: size, md5: digest)
+    }
+
+    private static func writeAll<C: Collection>(_ fd: Int32, _ chunk: C, hashInto md5: inout Insecure.MD5) throws
+        where C.Element == UInt8 {
+        let done: Bool? = try chunk.withContiguousStorageIfAvailable { buf in
+            try writeBuffer(fd, UnsafeRawBufferPointer(buf), hashInto: &md5)
+            return true
+        }
+        if done == nil {
+            let copy = Array(chunk)
+            try copy.withUnsafeBytes { try writeBuffer(fd, $0, hashInto: &md5) }
+        }
+    }
+
+    private static func writeBuffer(_ fd: Int32, _ buf: UnsafeRawBufferPointer, hashInto md5: inout Insecure.MD5) throws {
+        md5.update(bufferPointer: buf)
+        var offset = 0
+        while offset < buf.count {
+            let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw BlockStoreError.io("write failed: errno \(errno)")
+            }
+            offset += n
+        }
+    }
+
+    public func get(namespace: String, address: String, range: ClosedRange<Int64>?) throws -> ObjectReader {
+        let url = try file(namespace: namespace, address: address)
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            throw errno == ENOENT ? BlockStoreError.notFound(address) : BlockStoreError.io("open failed: errno \(errno)")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            close(fd)
+            throw BlockStoreError.io("stat failed: errno \(errno)")
+        }
+        let size = Int64(st.st_size)
+        guard let range else { return ObjectReader(fd: fd, start: 0, length: size, objectSize: size) }
+        guard range.lowerBound >= 0, range.lowerBound < size else {
+            close(fd)
+            throw BlockStoreError.invalidRange(size: size)
+        }
+        let last = min(range.upperBound, size - 1)
+        return ObjectReader(fd: fd, start: range.lowerBound, length: last - range.lowerBound + 1, objectSize: size)
+    }
+
+    public func size(namespace: String, address: String) throws -> Int64 {
+        let url = try file(namespace: namespace, address: address)
+        var st = stat()
+        guard lstat(url.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw BlockStoreError.notFound(address) }
+        return Int64(st.st_size)
+    }
+
+    public func delete(namespace: String, address: String) throws {
+        let url = try file(namespace: namespace, address: address)
+        guard unlink(url.path) == 0 else {
+            throw errno == ENOENT ? BlockStoreError.notFound(address) : BlockStoreError.io("unlink failed: errno \(errno)")
+        }
+    }
+}

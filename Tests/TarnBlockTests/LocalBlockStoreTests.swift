@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import TarnBlock
+
+final class LocalRoot {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("tarn-block-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// Regular files under the root, relative paths.
+    func files() -> [String] {
+        let e = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey])!
+        return e.compactMap { item -> String? in
+            let u = item as! URL
+            guard (try? u.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { return nil }
+            return String(u.path.dropFirst(url.path.count + 1))
+        }.sorted()
+    }
+}
+
+@Suite struct LocalBlockStoreTests {
+    func suite() throws -> (BlockStoreSuite, LocalRoot) {
+        let root = try LocalRoot()
+        return (BlockStoreSuite(store: try LocalBlockStore(root: root.url), namespace: "local://bucket/repo"), root)
+    }
+
+    @Test func roundTrip() async throws {
+        let (s, root) = try suite()
+        try await s.roundTripKeepsBytesAndMD5()
+        withExtendedLifetime(root) {}
+    }
+    @Test func ranges() async throws {
+        let (s, root) = try suite()
+        try await s.rangesAreClampedAndCheckedAgainstSize()
+        withExtendedLifetime(root) {}
+    }
+    @Test func freshAddresses() async throws {
+        let (s, root) = try suite()
+        try await s.everyPutGetsAFreshAddress()
+        withExtendedLifetime(root) {}
+    }
+    @Test func deletes() async throws {
+        let (s, root) = try suite()
+        try await s.deletedObjectIsNotFound()
+        withExtendedLifetime(root) {}
+    }
+
+    @Test func cutUploadLeavesNoFile() async throws {
+        let (s, root) = try suite()
+        try await s.cutBodyLeavesNothing()
+        #expect(root.files() == [])
+    }
+
+    @Test func objectsLiveUnderTheirNamespace() async throws {
+        let (s, root) = try suite()
+        let stored = try await s.store.put(namespace: s.namespace, body: Chunks(count: 1, chunkSize: 3))
+        #expect(root.files() == ["bucket/repo/" + stored.physicalAddress])
+    }
+
+    @Test func leftoverTemporaryFilesAreRemovedOnOpen() throws {
+        let root = try LocalRoot()
+        _ = try LocalBlockStore(root: root.url)
+        try Data([1, 2, 3]).write(to: root.url.appendingPathComponent(".tmp/partial"))
+        _ = try LocalBlockStore(root: root.url)
+        #expect(root.files() == [])
+    }
+
+    @Test(arguments: ["local://../x", "local:///abs", "local://a/../../b", "local://a/./b", "local://a\u{0}b",
+                      "local://", "local://a//b", "local://a\\..\\b"])
+    func namespacesThatLeaveTheRootAreRefused(namespace: String) async throws {
+        let (s, root) = try suite()
+        await #expect(throws: BlockStoreError.invalidPath(namespace)) {
+            _ = try await s.store.put(namespace: namespace, body: Chunks(count: 1, chunkSize: 1))
+        }
+        #expect(root.files() == [])
+    }
+
+    @Test func otherSchemesAreNotServed() async throws {
+        let (s, root) = try suite()
+        defer { withExtendedLifetime(root) {} }
+        await #expect(throws: BlockStoreError.unsupportedNamespace("s3://bucket")) {
+            _ = try await s.store.put(namespace: "s3://bucket", body: Chunks(count: 1, chunkSize: 1))
+        }
+    }
+
+    @Test(arguments: ["../../etc/passwd", "/etc/passwd", "data/../../x", "data/./x", "a\u{0}b"])
+    func addressesThatLeaveTheNamespaceAreRefused(address: String) throws {
+        let (s, root) = try suite()
+        defer { withExtendedLifetime(root) {} }
+        #expect(throws: BlockStoreError.invalidPath(address)) { try s.store.get(namespace: s.namespace, address: address, range: nil) }
+        #expect(throws: BlockStoreError.invalidPath(address)) { try s.store.delete(namespace: s.namespace, address: address) }
+    }
+
+    @Test func symlinkOutOfTheRootIsRefused() async throws {
+        let (s, root) = try suite()
+        let outside = try LocalRoot()
+        try FileManager.default.createSymbolicLink(at: root.url.appendingPathComponent("evil"), withDestinationURL: outside.url)
+        await #expect(throws: BlockStoreError.invalidPath("local://evil")) {
+            _ = try await s.store.put(namespace: "local://evil", body: Chunks(count: 1, chunkSize: 1))
+        }
+        #expect(outside.files() == [])
+        // A symlinked object file is not followed either.
+        let secret = outside.url.appendingPathComponent("secret")
+        try Data("secret".utf8).write(to: secret)
+        try FileManager.default.createDirectory(at: root.url.appendingPathComponent("bucket/repo/data"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: root.url.appendingPathComponent("bucket/repo/data/link"), withDestinationURL: secret)
+        #expect(throws: BlockStoreError.invalidPath("data/link")) { try s.store.get(namespace: s.namespace, address: "data/link", range: nil) }
+    }
+
+    @Test func largeObjectStreamsInBoundedChunks() async throws {
+        let (s, root) = try suite()
+        defer { withExtendedLifetime(root) {} }
+        let body = Chunks(count: 128, chunkSize: 64 * 1024) // 8 MiB
+        let stored = try await s.store.put(namespace: s.namespace, body: body)
+        #expect(stored.size == 8 << 20)
+        var largest = 0
+        var total = 0
+        for try await chunk in try s.store.get(namespace: s.namespace, address: stored.physicalAddress, range: nil) {
+            largest = max(largest, chunk.count)
+            total += chunk.count
+        }
+        #expect(total == 8 << 20)
+        #expect(largest <= 256 * 1024)
+        #expect(stored.md5 == md5Hex(body.allBytes))
+    }
+}
