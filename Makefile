@@ -8,9 +8,10 @@ RELEASE_SCRATCH ?= .build-release
 deps:
 	@dpkg -s libsqlite3-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libsqlite3-dev pkg-config; }
 
-# Builds Tarn. (The server, `tarn serve --quickstart`, arrives with the REST API issue.)
+# Builds Tarn and starts it on its embedded default: SQLite + local storage under ./tarn-data.
 run: deps
-	$(SWIFT) build
+	$(SWIFT) build --product tarn
+	$$($(SWIFT) build --show-bin-path)/tarn serve --quickstart
 
 # Every test: unit, property-based, concurrency and crash tests. One build, then the run.
 test: deps

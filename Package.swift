@@ -10,11 +10,17 @@ let package = Package(
         .library(name: "TarnCore", targets: ["TarnCore"]),
         .library(name: "TarnMetadata", targets: ["TarnMetadata"]),
         .library(name: "TarnBlock", targets: ["TarnBlock"]),
+        .executable(name: "tarn", targets: ["tarn"]),
         .executable(name: "tarn-bench", targets: ["tarn-bench"]),
     ],
     dependencies: [
         // SHA-256 for content addresses: BoringSSL's assembly (SHA-NI) beats anything we would write.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // HTTP server for the REST API and the S3 gateway.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // `tarn` command line.
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -32,11 +38,32 @@ let package = Package(
             name: "TarnBlock",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Use cases over the engine and the block stores; what every wire module talks to.
+        .target(name: "TarnCatalog", dependencies: ["TarnCore", "TarnMetadata", "TarnBlock"]),
+        // The lakeFS-compatible REST API (/api/v1): handlers, JSON models, error mapping.
+        .target(
+            name: "TarnAPI",
+            dependencies: ["TarnCatalog", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        // Wiring: configuration, listeners, lifecycle.
+        .target(
+            name: "TarnServer",
+            dependencies: ["TarnAPI", "TarnCatalog", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "tarn",
+            dependencies: ["TarnServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(name: "tarn-bench", dependencies: ["TarnCore", "TarnMetadata"]),
         // Child process for the crash test: commits in a loop until it is killed.
         .executableTarget(name: "tarn-crash-helper", dependencies: ["TarnCore", "TarnMetadata"]),
         .testTarget(name: "TarnCoreTests", dependencies: ["TarnCore"]),
         .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock"]),
+        .testTarget(
+            name: "TarnAPITests",
+            dependencies: ["TarnServer", "TarnAPI", "TarnCatalog", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
         .testTarget(
             name: "TarnEngineTests",
             dependencies: ["TarnCore", "TarnMetadata", "tarn-crash-helper"]

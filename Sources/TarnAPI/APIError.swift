@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import TarnBlock
+import TarnCore
+
+/// An error as the REST API returns it: a status and `{"message": ...}`. Every typed error of
+/// the layers below becomes one of these here, and only here (the lakeFS status table is in
+/// `../shared/reference/lakefs-wire-contract.md` §1.1).
+public struct APIError: HTTPResponseError {
+    public let status: HTTPResponse.Status
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/json", .init("X-Content-Type-Options")!: "nosniff"]
+        if request.method == .head {
+            headers[.contentLength] = "0"
+            return Response(status: status, headers: headers)
+        }
+        let body = try JSONEncoder().encode(["message": message])
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The one table from typed errors to statuses.
+    public static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let e as APIError: return e
+        case let e as EngineError: return from(engine: e)
+        case let e as BlockStoreError:
+            switch e {
+            case .invalidPath, .unsupportedNamespace: return APIError(.badRequest, e.description)
+            case .notFound: return APIError(.gone, e.description)
+            case .invalidRange: return APIError(.rangeNotSatisfiable, e.description)
+            case .incompleteBody: return APIError(.badRequest, e.description)
+            case .io: return APIError(.internalServerError, e.description)
+            }
+        case is DecodingError: return APIError(.badRequest, "malformed request body")
+        case let e as HTTPError: return APIError(e.status, e.body ?? e.status.reasonPhrase)
+        default: return APIError(.internalServerError, String(describing: error))
+        }
+    }
+
+    static func from(engine e: EngineError) -> APIError {
+        switch e {
+        case .invalidName, .invalidArgument, .ambiguousRef, .namespaceInUse, .dirtyBranch, .noChanges:
+            return APIError(.badRequest, e.description)
+        case .repositoryNotFound, .branchNotFound, .tagNotFound, .commitNotFound, .refNotFound, .objectNotFound:
+            return APIError(.notFound, e.description)
+        case .alreadyExists, .conflict:
+            return APIError(.conflict, e.description)
+        case .notAllowed:
+            return APIError(.forbidden, e.description)
+        case .concurrentUpdate:
+            return APIError(.serviceUnavailable, e.description)
+        case .corrupt, .storage:
+            return APIError(.internalServerError, e.description)
+        }
+    }
+}
+
+/// Turns every error a handler throws into an `APIError` response.
+public struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            throw APIError.from(error)
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Hummingbird
+import TarnCatalog
+import TarnCore
+
+/// `/repositories/{repository}/branches`: list, create, get, delete.
+struct Branches {
+    let catalog: Catalog
+
+    func register<Context: RequestContext>(_ api: RouterGroup<Context>) {
+        api.get("repositories/:repository/branches") { request, context in
+            let q = PageQuery(request)
+            let page = try catalog.engine.listBranches(repository: try context.parameters.require("repository"),
+                                                       prefix: q.prefix, after: q.after, amount: q.amount)
+            return ListResponse(page.items.map { RefJSON(id: $0.name, commit_id: $0.headCommitID) }, hasMore: page.hasMore) { $0.id }
+        }
+        // lakeFS answers 201 with the source commit ID as a plain string, not JSON.
+        api.post("repositories/:repository/branches") { request, context in
+            let body = try await request.decode(as: BranchCreation.self, context: context)
+            let branch = try catalog.engine.createBranch(repository: try context.parameters.require("repository"),
+                                                         name: body.name, from: body.source)
+            return Response(status: .created, headers: [.contentType: "text/html"],
+                            body: .init(byteBuffer: ByteBuffer(string: branch.headCommitID)))
+        }
+        api.get("repositories/:repository/branches/:branch") { _, context in
+            let b = try catalog.engine.branch(repository: try context.parameters.require("repository"),
+                                              name: try context.parameters.require("branch"))
+            return RefJSON(id: b.name, commit_id: b.headCommitID)
+        }
+        api.delete("repositories/:repository/branches/:branch") { _, context in
+            try catalog.engine.deleteBranch(repository: try context.parameters.require("repository"),
+                                            name: try context.parameters.require("branch"))
+            return HTTPResponse.Status.noContent
+        }
+        api.post("repositories/:repository/branches/:branch/commits") { request, context in
+            let body = try await request.decode(as: CommitCreation.self, context: context)
+            let commit = try catalog.engine.commit(
+                repository: try context.parameters.require("repository"), branch: try context.parameters.require("branch"),
+                CommitOptions(message: body.message, committer: "", metadata: body.metadata ?? [:], date: body.date,
+                              allowEmpty: body.allow_empty ?? false))
+            return EditedResponse(status: .created, response: CommitJSON(commit))
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Hummingbird
+import TarnCatalog
+
+/// Registers every `/api/v1` endpoint. One file per resource under `Handlers/`.
+public func addAPIRoutes<Context: RequestContext>(to router: Router<Context>, catalog: Catalog) {
+    let api = router.group("api/v1").add(middleware: APIErrorMiddleware<Context>())
+    HealthAndConfig.register(api)
+    Repositories(catalog: catalog).register(api)
+    Branches(catalog: catalog).register(api)
+}
+
+/// `prefix`, `after` and `amount` as lakeFS reads them: amount defaults to 100, values above
+/// 1,000 become 1,000 and values of zero or less become 100.
+struct PageQuery {
+    var prefix: String
+    var after: String
+    var amount: Int
+
+    init(_ request: Request) {
+        let q = request.uri.queryParameters
+        prefix = q.get("prefix").map { String($0) } ?? ""
+        after = q.get("after").map { String($0) } ?? ""
+        let asked = q.get("amount").flatMap { Int($0) } ?? 100
+        amount = asked <= 0 ? 100 : min(asked, Pagination.maxPerPage)
+    }
+}
+
+extension ListResponse: ResponseEncodable {}
+extension RepositoryJSON: ResponseEncodable {}
+extension RefJSON: ResponseEncodable {}
+extension CommitJSON: ResponseEncodable {}

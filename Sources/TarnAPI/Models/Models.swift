@@ -1,0 +1,90 @@
+import TarnCore
+
+// JSON shapes of the lakeFS API (`api/swagger.yml` components.schemas; wire contract §1.4).
+// Field names are the wire's snake_case; clients validate them strictly (pydantic), so every
+// required field is always present and never null.
+
+struct Pagination: Codable, Sendable {
+    var has_more: Bool
+    var next_offset: String
+    var results: Int
+    var max_per_page: Int
+
+    static let maxPerPage = 1000
+}
+
+struct ListResponse<Item: Codable & Sendable>: Codable, Sendable {
+    var pagination: Pagination
+    var results: [Item]
+
+    init(_ items: [Item], hasMore: Bool, offset: (Item) -> String) {
+        results = items
+        pagination = Pagination(has_more: hasMore, next_offset: hasMore ? items.last.map(offset) ?? "" : "",
+                                results: items.count, max_per_page: Pagination.maxPerPage)
+    }
+}
+
+struct RepositoryJSON: Codable, Sendable {
+    var id: String
+    var creation_date: Int64
+    var default_branch: String
+    var storage_namespace: String
+    var storage_id: String
+    var read_only: Bool
+
+    init(_ r: Repository) {
+        id = r.name
+        creation_date = r.createdAt
+        default_branch = r.defaultBranch
+        storage_namespace = r.storageNamespace
+        storage_id = ""
+        read_only = false
+    }
+}
+
+struct RepositoryCreation: Codable, Sendable {
+    var name: String
+    var storage_namespace: String
+    var default_branch: String?
+}
+
+struct RefJSON: Codable, Sendable {
+    var id: String
+    var commit_id: String
+}
+
+struct BranchCreation: Codable, Sendable {
+    var name: String
+    var source: String
+}
+
+struct CommitJSON: Codable, Sendable {
+    var id: String
+    var parents: [String]
+    var committer: String
+    var message: String
+    var creation_date: Int64
+    var meta_range_id: String
+    var metadata: [String: String]
+    var generation: Int64
+    var version: Int
+
+    init(_ c: Commit) {
+        id = c.id
+        parents = c.parents
+        committer = c.committer
+        message = c.message
+        creation_date = c.createdAt
+        meta_range_id = c.metarangeID
+        metadata = c.metadata
+        generation = c.generation
+        version = 1
+    }
+}
+
+struct CommitCreation: Codable, Sendable {
+    var message: String
+    var metadata: [String: String]?
+    var date: Int64?
+    var allow_empty: Bool?
+}

@@ -1,0 +1,63 @@
+import Foundation
+import TarnBlock
+import TarnCore
+import TarnMetadata
+
+/// The lake as the wire layers see it: the versioning engine for metadata and the block
+/// stores for bytes, composed into the use cases that need both (an upload is bytes to a
+/// fresh address, then one staging write). The REST API and the S3 gateway talk to this.
+public final class Catalog: Sendable {
+    public let engine: VersioningEngine
+    public let metadata: SQLiteStore
+    let blocks: LocalBlockStore
+
+    /// Everything under one data directory: `tarn.sqlite` (+ `-trees`) and `objects/`, the root
+    /// of the `local://` namespaces.
+    public convenience init(dataDirectory: URL) throws {
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: dataDirectory.appendingPathComponent("tarn.sqlite").path)
+        try self.init(metadata: store, blocks: LocalBlockStore(root: dataDirectory.appendingPathComponent("objects")))
+    }
+
+    public init(metadata: SQLiteStore, blocks: LocalBlockStore) {
+        self.metadata = metadata
+        self.engine = VersioningEngine(store: metadata)
+        self.blocks = blocks
+    }
+
+    /// Streams `body` into the repository's storage namespace and stages the object on the
+    /// branch. Nothing is staged unless every byte was stored; if staging fails, the bytes are
+    /// deleted again.
+    public func upload<Body: AsyncSequence>(repository: String, branch: String, path: String, body: Body,
+                                            contentType: String?, metadata: [String: String]) async throws -> Entry
+        where Body.Element: Collection, Body.Element.Element == UInt8 {
+        guard !path.isEmpty else { throw EngineError.invalidArgument("empty path") }
+        let repo = try engine.repository(repository)
+        _ = try engine.branch(repository: repository, name: branch)
+        let stored = try await blocks.put(namespace: repo.storageNamespace, body: body)
+        let entry = Entry(path: path, physicalAddress: stored.physicalAddress, size: stored.size, checksum: stored.md5,
+                          contentType: contentType ?? "application/octet-stream", metadata: metadata,
+                          mtime: Int64(Date().timeIntervalSince1970))
+        do {
+            try engine.putObject(repository: repository, branch: branch, entry: entry)
+        } catch {
+            try? blocks.delete(namespace: repo.storageNamespace, address: stored.physicalAddress)
+            throw error
+        }
+        return entry
+    }
+
+    /// The object's entry and a reader over its bytes (or a range of them).
+    public func download(repository: String, ref: String, path: String, range: ClosedRange<Int64>?) throws -> (Entry, ObjectReader) {
+        let repo = try engine.repository(repository)
+        let entry = try engine.getObject(repository: repository, ref: ref, path: path)
+        return (entry, try blocks.get(namespace: repo.storageNamespace, address: entry.physicalAddress, range: range))
+    }
+
+    /// The full URI of an entry's bytes, as lakeFS reports `physical_address`.
+    public func physicalURI(repository: Repository, entry: Entry) -> String {
+        var ns = repository.storageNamespace
+        while ns.hasSuffix("/") { ns.removeLast() }
+        return ns + "/" + entry.physicalAddress
+    }
+}
