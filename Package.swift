@@ -21,6 +21,7 @@ let package = Package(
         // `tarn` command line.
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -62,7 +63,8 @@ let package = Package(
         .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock"]),
         .testTarget(
             name: "TarnAPITests",
-            dependencies: ["TarnServer", "TarnAPI", "TarnCatalog", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["TarnServer", "TarnAPI", "TarnCatalog", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types")]
         ),
         .testTarget(
             name: "TarnEngineTests",

@@ -7,6 +7,10 @@ public func addAPIRoutes<Context: RequestContext>(to router: Router<Context>, ca
     HealthAndConfig.register(api)
     Repositories(catalog: catalog).register(api)
     Branches(catalog: catalog).register(api)
+    Commits(catalog: catalog).register(api)
+    Refs(catalog: catalog).register(api)
+    Tags(catalog: catalog).register(api)
+    Objects(catalog: catalog).register(api)
 }
 
 /// `prefix`, `after` and `amount` as lakeFS reads them: amount defaults to 100, values above
@@ -29,3 +33,19 @@ extension ListResponse: ResponseEncodable {}
 extension RepositoryJSON: ResponseEncodable {}
 extension RefJSON: ResponseEncodable {}
 extension CommitJSON: ResponseEncodable {}
+extension ObjectStatsJSON: ResponseEncodable {}
+extension MergeResultJSON: ResponseEncodable {}
+extension MergeBaseJSON: ResponseEncodable {}
+extension ObjectErrorList: ResponseEncodable {}
+
+extension Request {
+    /// A required query parameter, or 400.
+    func requiredQuery(_ name: String) throws -> String {
+        guard let v = uri.queryParameters.get(name), !v.isEmpty else {
+            throw APIError(.badRequest, "missing query parameter: \(name)")
+        }
+        return v
+    }
+
+    func flag(_ name: String) -> Bool { uri.queryParameters.get(name).map { $0 == "true" } ?? false }
+}

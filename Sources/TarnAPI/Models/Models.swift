@@ -88,3 +88,104 @@ struct CommitCreation: Codable, Sendable {
     var date: Int64?
     var allow_empty: Bool?
 }
+
+struct ObjectStatsJSON: Codable, Sendable {
+    var path: String
+    var path_type: String
+    var physical_address: String
+    var checksum: String
+    var size_bytes: Int64
+    var mtime: Int64
+    var metadata: [String: String]
+    var content_type: String
+
+    init(entry: Entry, physicalAddress: String) {
+        path = entry.path
+        path_type = "object"
+        physical_address = physicalAddress
+        checksum = entry.checksum
+        size_bytes = entry.size
+        mtime = entry.mtime
+        metadata = entry.metadata
+        content_type = entry.contentType
+    }
+
+    /// A common-prefix row carries zero values, as the Go server emits them.
+    init(commonPrefix: String) {
+        path = commonPrefix
+        path_type = "common_prefix"
+        physical_address = ""
+        checksum = ""
+        size_bytes = 0
+        mtime = 0
+        metadata = [:]
+        content_type = ""
+    }
+}
+
+struct DiffJSON: Codable, Sendable {
+    var type: String
+    var path: String
+    var path_type: String
+    var size_bytes: Int64?
+
+    init(_ row: DiffRow) {
+        path = row.path
+        path_type = row.isCommonPrefix ? "common_prefix" : "object"
+        type = row.isCommonPrefix ? "prefix_changed" : row.kind.rawValue
+        size_bytes = (row.right ?? row.left)?.size
+    }
+}
+
+struct MergeCreation: Codable, Sendable {
+    var message: String?
+    var metadata: [String: String]?
+    var strategy: String?
+    var allow_empty: Bool?
+    var squash_merge: Bool?
+}
+
+struct MergeResultJSON: Codable, Sendable {
+    var reference: String
+}
+
+struct MergeBaseJSON: Codable, Sendable {
+    var source_commit_id: String
+    var destination_commit_id: String
+    var base_commit_id: String
+}
+
+struct TagCreation: Codable, Sendable {
+    var id: String
+    var ref: String
+}
+
+struct ResetCreation: Codable, Sendable {
+    var type: String
+    var path: String?
+}
+
+struct RevertCreation: Codable, Sendable {
+    var ref: String
+    var parent_number: Int?
+    var allow_empty: Bool?
+}
+
+struct CherryPickCreation: Codable, Sendable {
+    var ref: String
+    var parent_number: Int?
+}
+
+struct PathList: Codable, Sendable {
+    var paths: [String]
+}
+
+struct ObjectErrorJSON: Codable, Sendable {
+    var status_code: Int
+    var message: String
+    var path: String?
+}
+
+struct ObjectErrorList: Codable, Sendable {
+    var errors: [ObjectErrorJSON]
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Hummingbird
+import TarnBlock
+import TarnCatalog
+import TarnCore
+
+/// Objects: upload (raw body), get and HEAD (with Range), stat, ls, delete, bulk delete.
+struct Objects {
+    let catalog: Catalog
+
+    func stats(_ repository: String, _ entry: Entry) throws -> ObjectStatsJSON {
+        let repo = try catalog.engine.repository(repository)
+        return ObjectStatsJSON(entry: entry, physicalAddress: catalog.physicalURI(repository: repo, entry: entry))
+    }
+
+    func register<Context: RequestContext>(_ api: RouterGroup<Context>) {
+        api.post("repositories/:repository/branches/:branch/objects") { request, context in
+            let repository = try context.parameters.require("repository")
+            let branch = try context.parameters.require("branch")
+            let path = try request.requiredQuery("path")
+            if request.headers[.ifNoneMatch] == "*",
+               (try? catalog.engine.getObject(repository: repository, ref: branch, path: path)) != nil {
+                throw APIError(.preconditionFailed, "object exists: \(path)")
+            }
+            if let type = request.headers[.contentType], type.hasPrefix("multipart/form-data") {
+                throw APIError(.badRequest, "multipart/form-data uploads are not supported yet; send the raw body")
+            }
+            let entry = try await catalog.upload(
+                repository: repository, branch: branch, path: path, body: request.body.map { $0.readableBytesView },
+                contentType: request.headers[.contentType], metadata: Self.userMetadata(request.headers))
+            return EditedResponse(status: .created, response: try stats(repository, entry))
+        }
+        api.get("repositories/:repository/refs/:ref/objects") { request, context in
+            try read(request, context, head: false)
+        }
+        api.head("repositories/:repository/refs/:ref/objects") { request, context in
+            try read(request, context, head: true)
+        }
+        api.get("repositories/:repository/refs/:ref/objects/stat") { request, context in
+            let repository = try context.parameters.require("repository")
+            let entry = try catalog.engine.getObject(repository: repository, ref: try context.parameters.require("ref"),
+                                                     path: try request.requiredQuery("path"))
+            return try stats(repository, entry)
+        }
+        api.get("repositories/:repository/refs/:ref/objects/ls") { request, context in
+            let repository = try context.parameters.require("repository")
+            let repo = try catalog.engine.repository(repository)
+            let q = PageQuery(request)
+            let page = try catalog.engine.listObjects(
+                repository: repository, ref: try context.parameters.require("ref"), prefix: q.prefix,
+                delimiter: request.uri.queryParameters.get("delimiter").map { String($0) } ?? "", after: q.after, amount: q.amount)
+            let rows = page.items.map { row in
+                row.entry.map { ObjectStatsJSON(entry: $0, physicalAddress: catalog.physicalURI(repository: repo, entry: $0)) }
+                    ?? ObjectStatsJSON(commonPrefix: row.path)
+            }
+            return ListResponse(rows, hasMore: page.hasMore) { $0.path }
+        }
+        api.delete("repositories/:repository/branches/:branch/objects") { request, context in
+            try catalog.engine.deleteObject(repository: try context.parameters.require("repository"),
+                                            branch: try context.parameters.require("branch"), path: try request.requiredQuery("path"))
+            return HTTPResponse.Status.noContent
+        }
+        api.post("repositories/:repository/branches/:branch/objects/delete") { request, context in
+            let body = try await request.decode(as: PathList.self, context: context)
+            guard body.paths.count <= 1000 else { throw APIError(.badRequest, "at most 1000 paths per request") }
+            let repository = try context.parameters.require("repository")
+            let branch = try context.parameters.require("branch")
+            var errors: [ObjectErrorJSON] = []
+            var changes: [Change] = []
+            for path in body.paths {
+                do {
+                    _ = try catalog.engine.getObject(repository: repository, ref: branch, path: path)
+                    changes.append(.delete(path))
+                } catch EngineError.objectNotFound {
+                    continue // deleting what is not there succeeds, as in lakeFS
+                } catch {
+                    let e = APIError.from(error)
+                    errors.append(ObjectErrorJSON(status_code: Int(e.status.code), message: e.message, path: path))
+                }
+            }
+            try catalog.engine.stage(repository: repository, branch: branch, changes: changes)
+            return ObjectErrorList(errors: errors)
+        }
+    }
+
+    /// GET and HEAD of an object's bytes, with a single `Range` (206 / 416) and `If-None-Match`.
+    func read<Context: RequestContext>(_ request: Request, _ context: Context, head: Bool) throws -> Response {
+        let repository = try context.parameters.require("repository")
+        let ref = try context.parameters.require("ref")
+        let path = try request.requiredQuery("path")
+        let entry = try catalog.engine.getObject(repository: repository, ref: ref, path: path)
+        let etag = "\"\(entry.checksum)\""
+        var headers: HTTPFields = [
+            .contentType: entry.contentType, .eTag: etag, .acceptRanges: "bytes",
+            .lastModified: Self.httpDate(entry.mtime),
+        ]
+        if let match = request.headers[.ifNoneMatch], match == etag || match == "*" {
+            return Response(status: .notModified, headers: headers)
+        }
+        var range: ClosedRange<Int64>?
+        if let header = request.headers[.range] {
+            guard let parsed = Self.parseRange(header, size: entry.size) else {
+                headers[.contentRange] = "bytes */\(entry.size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            range = parsed
+        }
+        let (_, reader) = try catalog.download(repository: repository, ref: ref, path: path, range: range)
+        headers[.contentLength] = String(reader.length)
+        var status = HTTPResponse.Status.ok
+        if range != nil {
+            status = .partialContent
+            let first = reader.length == 0 ? 0 : range!.lowerBound
+            headers[.contentRange] = "bytes \(first)-\(first + reader.length - 1)/\(entry.size)"
+        }
+        if head { return Response(status: status, headers: headers) }
+        return Response(status: status, headers: headers,
+                        body: ResponseBody(asyncSequence: reader.map { ByteBuffer(bytes: $0) }))
+    }
+
+    /// `bytes=a-b`, `bytes=a-`, `bytes=-n`; nil when it cannot be satisfied.
+    static func parseRange(_ header: String, size: Int64) -> ClosedRange<Int64>? {
+        guard header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+        let spec = header.dropFirst(6)
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        if parts[0].isEmpty {
+            guard let n = Int64(parts[1]), n > 0, size > 0 else { return nil }
+            return max(0, size - n)...(size - 1)
+        }
+        guard let start = Int64(parts[0]), start < size else { return nil }
+        let end = parts[1].isEmpty ? size - 1 : (Int64(parts[1]) ?? -1)
+        guard end >= start else { return nil }
+        return start...min(end, size - 1)
+    }
+
+    /// `X-Lakefs-Meta-<k>` headers → metadata `<k>` (lower-cased).
+    static func userMetadata(_ headers: HTTPFields) -> [String: String] {
+        var out: [String: String] = [:]
+        for field in headers {
+            let name = field.name.canonicalName
+            if name.hasPrefix("x-lakefs-meta-") { out[String(name.dropFirst("x-lakefs-meta-".count))] = field.value }
+        }
+        return out
+    }
+
+    static func httpDate(_ seconds: Int64) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return f.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+}
