@@ -1,8 +1,9 @@
 # The README's two commands: `make run` and `make test`. CI runs `make test` (see .ci/run).
 SWIFT ?= swift
 RELEASE_SCRATCH ?= .build-release
+VENV ?= .venv-integration
 
-.PHONY: run test deps bench bench-quick
+.PHONY: run test integration deps bench bench-quick
 
 # System libraries the package links; installed only when missing (Debian).
 deps:
@@ -13,9 +14,20 @@ run: deps
 	$(SWIFT) build --product tarn
 	$$($(SWIFT) build --show-bin-path)/tarn serve --quickstart
 
-# Every test: unit, property-based, concurrency and crash tests. One build, then the run.
+# Every test: the Swift suites (unit, property-based, concurrency, crash, API), then the
+# integration tests that drive a real server with the lakeFS Python clients from PyPI.
+# `swift test` builds everything once, the tarn binary included.
 test: deps
 	$(SWIFT) test
+	$(MAKE) integration
+
+integration: $(VENV)/.installed
+	TARN_BIN="$$($(SWIFT) build --show-bin-path)/tarn" $(VENV)/bin/pytest -q Tests/integration
+
+$(VENV)/.installed: Tests/integration/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r Tests/integration/requirements.txt
+	touch $@
 
 # Benchmarks run in release builds kept apart from the debug build.
 bench: deps

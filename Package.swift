@@ -63,7 +63,9 @@ let package = Package(
         .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock"]),
         .testTarget(
             name: "TarnAPITests",
-            dependencies: ["TarnServer", "TarnAPI", "TarnCatalog", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            // `tarn` too, so that the one `swift test` build also builds the binary the
+            // integration tests (Tests/integration) start.
+            dependencies: ["TarnServer", "TarnAPI", "TarnCatalog", "tarn", .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "HTTPTypes", package: "swift-http-types")]
         ),
         .testTarget(

@@ -18,13 +18,15 @@ public struct ServerConfiguration: Sendable {
     }
 }
 
-/// Builds the HTTP application: the REST API over a catalog.
-public func buildApplication(catalog: Catalog, configuration: ServerConfiguration, logger: Logger) -> some ApplicationProtocol {
-    let router = Router()
-    addAPIRoutes(to: router, catalog: catalog)
-    return Application(
-        router: router,
+/// Builds the HTTP application: the REST API over a catalog. `onListening` gets the port the
+/// server is bound to (the one asked for, or the one the system chose for port 0), once it
+/// accepts connections.
+public func buildApplication(catalog: Catalog, configuration: ServerConfiguration, logger: Logger,
+                             onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(catalog: catalog),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tarn"),
+        onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
 }

@@ -33,10 +33,19 @@ struct Serve: AsyncParsableCommand {
         let config = ServerConfiguration(host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir))
         let catalog = try Catalog(dataDirectory: config.dataDirectory)
         let logger = Logger(label: "tarn")
-        if quickstart {
-            print("Tarn is listening on http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port) (data in \(dataDir))")
-            print("export LAKECTL_SERVER_ENDPOINT_URL=http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
+        let shownHost = host == "0.0.0.0" ? "127.0.0.1" : host
+        let quickstart = self.quickstart
+        let dataDir = self.dataDir
+        // Printed once the socket accepts connections, so a script (or a test) that waits for
+        // this line can use the server at once; with --listen HOST:0 it names the chosen port.
+        let app = buildApplication(catalog: catalog, configuration: config, logger: logger) { bound in
+            var lines = ["Tarn is listening on http://\(shownHost):\(bound)"]
+            if quickstart {
+                lines += ["Data directory: \(dataDir)", "export LAKECTL_SERVER_ENDPOINT_URL=http://\(shownHost):\(bound)"]
+            }
+            print(lines.joined(separator: "\n"))
+            fflush(nil)
         }
-        try await buildApplication(catalog: catalog, configuration: config, logger: logger).runService()
+        try await app.runService()
     }
 }

@@ -1,0 +1,122 @@
+"""The unmodified lakeFS Python clients (`lakefs`, `lakefs-sdk`) against a real Tarn server."""
+import uuid
+
+import lakefs
+import lakefs_sdk
+import pytest
+from lakefs.client import Client
+from lakefs.exceptions import ConflictException, NotFoundException
+
+
+@pytest.fixture
+def client(tarn_url):
+    # Credentials are sent (HTTP Basic) as a real client would; the server does not check
+    # them yet.
+    return Client(host=tarn_url, username="AKIAIOSFODNN7EXAMPLE", password="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+
+
+@pytest.fixture
+def repo(client):
+    name = "it-" + uuid.uuid4().hex[:12]
+    return lakefs.Repository(name, client=client).create(storage_namespace=f"local://{name}")
+
+
+def test_upload_commit_read_back(repo):
+    main = repo.branch("main")
+    main.object("data/a.txt").upload(data=b"hello tarn", content_type="text/plain", metadata={"owner": "ann"})
+    commit = main.commit(message="add a", metadata={"k": "v"})
+    assert commit.get_commit().message == "add a"
+    assert commit.get_commit().metadata == {"k": "v"}
+    obj = main.object("data/a.txt")
+    assert obj.reader().read() == b"hello tarn"
+    stat = obj.stat()
+    assert stat.size_bytes == 10
+    assert stat.content_type == "text/plain"
+    assert stat.metadata == {"owner": "ann"}
+    assert obj.exists()
+    assert not main.object("data/missing").exists()
+
+
+def test_ranged_read(repo):
+    main = repo.branch("main")
+    main.object("r.bin").upload(data=bytes(range(256)) * 4)
+    with main.object("r.bin").reader(mode="rb") as f:
+        f.seek(1000)
+        assert f.read(100) == (bytes(range(256)) * 4)[1000:1024]
+
+
+def test_listing_paginates_and_groups(repo):
+    main = repo.branch("main")
+    for i in range(25):
+        main.object(f"dir/{i:03d}.txt").upload(data=str(i))
+    main.object("top.txt").upload(data="t")
+    paths = [o.path for o in main.objects(prefix="dir/", max_amount=None)]
+    assert paths == [f"dir/{i:03d}.txt" for i in range(25)]
+    rows = list(main.objects(delimiter="/"))
+    assert [r.path for r in rows] == ["dir/", "top.txt"]
+    assert type(rows[0]).__name__ == "CommonPrefix"
+
+
+def test_branch_diff_merge_and_log(repo):
+    main = repo.branch("main")
+    main.object("shared").upload(data="base")
+    main.commit(message="base")
+    dev = repo.branch("dev").create(source_reference="main")
+    dev.object("shared").upload(data="dev")
+    dev.object("new").upload(data="n")
+    assert sorted(c.path for c in dev.uncommitted()) == ["new", "shared"]
+    dev.commit(message="dev work")
+    diff = sorted((d.path, d.type) for d in main.diff(other_ref=dev))
+    assert diff == [("new", "added"), ("shared", "changed")]
+    dev.merge_into(main)
+    assert main.object("shared").reader().read() == b"dev"
+    messages = [c.message for c in main.log(max_amount=10)]
+    assert "dev work" in messages and messages[-1] == "Repository created"
+
+
+def test_merge_conflict_is_a_conflict(repo):
+    main = repo.branch("main")
+    main.object("f").upload(data="base")
+    main.commit(message="base")
+    dev = repo.branch("dev").create(source_reference="main")
+    dev.object("f").upload(data="dev")
+    dev.commit(message="dev")
+    main.object("f").upload(data="main")
+    main.commit(message="main")
+    with pytest.raises(ConflictException):
+        dev.merge_into(main)
+    dev.merge_into(main, strategy="source-wins")
+    assert main.object("f").reader().read() == b"dev"
+
+
+def test_tags_and_refs_by_expression(repo):
+    main = repo.branch("main")
+    main.object("v").upload(data="1")
+    first = main.commit(message="one").get_commit().id
+    main.object("v").upload(data="2")
+    main.commit(message="two")
+    lakefs.Tag(repo.id, "v1", client=repo._client).create(first)
+    assert repo.ref("v1").object("v").reader().read() == b"1"
+    assert repo.ref("main~1").object("v").reader().read() == b"1"
+    assert repo.ref(first).object("v").reader().read() == b"1"
+
+
+def test_missing_things_are_not_found(client, repo):
+    with pytest.raises(NotFoundException):
+        lakefs.Repository("no-such-repo", client=client).branch("main").head.get_commit()
+    with pytest.raises(ConflictException):
+        repo.branch("main").create(source_reference="main")
+
+
+def test_generated_sdk_lists_repositories_and_branches(tarn_url, repo):
+    config = lakefs_sdk.Configuration(host=tarn_url + "/api/v1", username="AKIAIOSFODNN7EXAMPLE", password="x")
+    with lakefs_sdk.ApiClient(config) as api:
+        repos = lakefs_sdk.RepositoriesApi(api).list_repositories(amount=1000)
+        assert repo.id in [r.id for r in repos.results]
+        created = lakefs_sdk.BranchesApi(api).create_branch(repo.id, lakefs_sdk.BranchCreation(name="sdk", source="main"))
+        assert len(created) == 64
+        branches = lakefs_sdk.BranchesApi(api).list_branches(repo.id)
+        assert [b.id for b in branches.results] == ["main", "sdk"]
+        assert branches.pagination.has_more is False
+        config_info = lakefs_sdk.ConfigApi(api).get_config()
+        assert config_info.storage_config.blockstore_type == "local"
