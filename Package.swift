@@ -39,17 +39,22 @@ let package = Package(
             name: "TarnBlock",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Users, access keys (secrets sealed with AES-GCM), request authentication.
+        .target(
+            name: "TarnAuth",
+            dependencies: ["TarnCore", "TarnMetadata", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Use cases over the engine and the block stores; what every wire module talks to.
         .target(name: "TarnCatalog", dependencies: ["TarnCore", "TarnMetadata", "TarnBlock"]),
         // The lakeFS-compatible REST API (/api/v1): handlers, JSON models, error mapping.
         .target(
             name: "TarnAPI",
-            dependencies: ["TarnCatalog", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         // Wiring: configuration, listeners, lifecycle.
         .target(
             name: "TarnServer",
-            dependencies: ["TarnAPI", "TarnCatalog", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["TarnAPI", "TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(

@@ -18,7 +18,7 @@ final class TestServer {
     deinit { try? FileManager.default.removeItem(at: directory) }
 
     func run(_ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: buildRouter(catalog: catalog))
+        let app = Application(router: buildRouter(catalog: catalog, authenticator: nil))
         try await app.test(.router, test)
     }
 }

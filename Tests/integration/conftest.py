@@ -13,14 +13,19 @@ import tempfile
 import pytest
 
 
+ADMIN_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+ADMIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
 @pytest.fixture(scope="session")
 def tarn_url():
     binary = os.environ.get("TARN_BIN")
     assert binary and os.access(binary, os.X_OK), f"TARN_BIN must name the tarn binary, got {binary!r}"
     data_dir = tempfile.mkdtemp(prefix="tarn-it-")
+    env = dict(os.environ, TARN_ADMIN_ACCESS_KEY_ID=ADMIN_KEY_ID, TARN_ADMIN_SECRET_ACCESS_KEY=ADMIN_SECRET)
     proc = subprocess.Popen(
         [binary, "serve", "--quickstart", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )
     try:
         url = None

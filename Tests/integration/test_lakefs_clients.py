@@ -5,14 +5,14 @@ import lakefs
 import lakefs_sdk
 import pytest
 from lakefs.client import Client
-from lakefs.exceptions import ConflictException, NotFoundException
+from lakefs.exceptions import ConflictException, NotAuthorizedException, NotFoundException
+
+from conftest import ADMIN_KEY_ID, ADMIN_SECRET
 
 
 @pytest.fixture
 def client(tarn_url):
-    # Credentials are sent (HTTP Basic) as a real client would; the server does not check
-    # them yet.
-    return Client(host=tarn_url, username="AKIAIOSFODNN7EXAMPLE", password="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    return Client(host=tarn_url, username=ADMIN_KEY_ID, password=ADMIN_SECRET)
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_missing_things_are_not_found(client, repo):
 
 
 def test_generated_sdk_lists_repositories_and_branches(tarn_url, repo):
-    config = lakefs_sdk.Configuration(host=tarn_url + "/api/v1", username="AKIAIOSFODNN7EXAMPLE", password="x")
+    config = lakefs_sdk.Configuration(host=tarn_url + "/api/v1", username=ADMIN_KEY_ID, password=ADMIN_SECRET)
     with lakefs_sdk.ApiClient(config) as api:
         repos = lakefs_sdk.RepositoriesApi(api).list_repositories(amount=1000)
         assert repo.id in [r.id for r in repos.results]
@@ -120,3 +120,18 @@ def test_generated_sdk_lists_repositories_and_branches(tarn_url, repo):
         assert branches.pagination.has_more is False
         config_info = lakefs_sdk.ConfigApi(api).get_config()
         assert config_info.storage_config.blockstore_type == "local"
+
+
+@pytest.mark.parametrize("username,password", [(ADMIN_KEY_ID, "wrong-secret"), ("AKIANOSUCHKEY", ADMIN_SECRET)])
+def test_wrong_credentials_are_401(tarn_url, username, password):
+    bad = Client(host=tarn_url, username=username, password=password)
+    with pytest.raises(NotAuthorizedException):
+        list(lakefs.repositories(client=bad))
+
+
+def test_missing_credentials_are_401(tarn_url):
+    config = lakefs_sdk.Configuration(host=tarn_url + "/api/v1")
+    with lakefs_sdk.ApiClient(config) as api:
+        with pytest.raises(lakefs_sdk.exceptions.UnauthorizedException):
+            lakefs_sdk.RepositoriesApi(api).list_repositories()
+        lakefs_sdk.HealthCheckApi(api).health_check()  # the one open endpoint

@@ -32,8 +32,12 @@ enum HealthAndConfig {
         var storage_config_list: [StorageConfig] = []
     }
 
-    static func register<Context: RequestContext>(_ api: RouterGroup<Context>) {
+    /// The one endpoint that needs no credentials.
+    static func registerHealth<Context: RequestContext>(_ api: RouterGroup<Context>) {
         api.get("healthcheck") { _, _ in HTTPResponse.Status.noContent }
+    }
+
+    static func register<Context: RequestContext>(_ api: RouterGroup<Context>) {
         api.get("config") { _, _ in Config() }
         api.get("config/version") { _, _ in VersionConfig() }
         api.get("config/storage") { _, _ in StorageConfig() }

@@ -1,9 +1,15 @@
 import Hummingbird
+import TarnAuth
 import TarnCatalog
 
-/// Registers every `/api/v1` endpoint. One file per resource under `Handlers/`.
-public func addAPIRoutes<Context: RequestContext>(to router: Router<Context>, catalog: Catalog) {
-    let api = router.group("api/v1").add(middleware: APIErrorMiddleware<Context>())
+/// Registers every `/api/v1` endpoint. One file per resource under `Handlers/`. Everything
+/// but the health check needs credentials; with `authenticator == nil` (tests of the
+/// handlers only) nothing does.
+public func addAPIRoutes<Context: RequestContext>(to router: Router<Context>, catalog: Catalog, authenticator: Authenticator?) {
+    let open = router.group("api/v1").add(middleware: APIErrorMiddleware<Context>())
+    HealthAndConfig.registerHealth(open)
+    let api = open.group()
+    if let authenticator { api.add(middleware: AuthMiddleware<Context>(authenticator: authenticator)) }
     HealthAndConfig.register(api)
     Repositories(catalog: catalog).register(api)
     Branches(catalog: catalog).register(api)

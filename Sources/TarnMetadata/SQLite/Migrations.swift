@@ -5,6 +5,7 @@ enum Migrations {
     /// The refs file: repositories, branches, tags, commits, staging.
     static let refs: [(version: Int, name: String, sql: [UInt8])] = [
         (1, "0001_initial", PackageResources._001_initial_sql),
+        (2, "0002_credentials", PackageResources._002_credentials_sql),
     ]
 
     /// The trees file: ranges and metaranges.

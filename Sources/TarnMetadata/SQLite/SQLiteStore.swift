@@ -494,4 +494,36 @@ public final class SQLiteStore: MetadataStore {
             try c.statement("DELETE FROM tags WHERE repository = ? AND name = ?").bind(.text(repository), .text(name)).run()
         }
     }
+
+    // MARK: Users and credentials
+
+    /// Stores a user (if new) and an access key with its sealed secret, in one transaction.
+    public func insertCredential(user: String, accessKeyID: String, sealedSecret: [UInt8], createdAt: Int64) throws {
+        try write { c in
+            try c.statement("INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)").bind(.text(user), .int(createdAt)).run()
+            if try c.statement("SELECT 1 FROM credentials WHERE access_key_id = ?").bind(.text(accessKeyID)).step() {
+                throw EngineError.alreadyExists(kind: "credentials", name: accessKeyID)
+            }
+            try c.statement("INSERT INTO credentials (access_key_id, user_id, secret_sealed, created_at) VALUES (?, ?, ?, ?)")
+                .bind(.text(accessKeyID), .text(user), .blob(sealedSecret), .int(createdAt)).run()
+        }
+    }
+
+    /// The user and sealed secret of an access key.
+    public func credential(accessKeyID: String) throws -> (user: String, sealedSecret: [UInt8])? {
+        try read { c in
+            let s = try c.statement("SELECT user_id, secret_sealed FROM credentials WHERE access_key_id = ?")
+            s.bind(.text(accessKeyID))
+            return try s.step() ? (s.text(0), s.blob(1)) : nil
+        }
+    }
+
+    /// Access keys of a user, oldest first.
+    public func accessKeys(user: String) throws -> [String] {
+        try read { c in
+            let s = try c.statement("SELECT access_key_id FROM credentials WHERE user_id = ? ORDER BY created_at, access_key_id")
+            s.bind(.text(user))
+            return try collect(s, limit: .max) { $0.text(0) }
+        }
+    }
 }
