@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "TarnServer",
             dependencies: ["TarnAPI", "TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types")]
         ),
         .executableTarget(
             name: "tarn",

@@ -39,6 +39,7 @@ public func buildApplication(catalog: Catalog, authenticator: Authenticator, con
 /// serves without authentication: handler tests only).
 public func buildRouter(catalog: Catalog, authenticator: Authenticator?) -> Router<BasicRequestContext> {
     let router = Router()
+    router.add(middleware: RequestIDMiddleware())
     addAPIRoutes(to: router, catalog: catalog, authenticator: authenticator)
     return router
 }

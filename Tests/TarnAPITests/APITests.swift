@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdTesting
 import Testing
 import TarnCatalog
@@ -36,6 +37,14 @@ func body(_ object: [String: Any]) throws -> ByteBuffer {
         let server = try TestServer()
         try await server.run { client in
             try await client.execute(uri: "/api/v1/healthcheck", method: .get) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/api/v1/healthcheck", method: .get,
+                                     headers: [HTTPField.Name("X-Request-Id")!: "abc123"]) { response in
+                #expect(response.headers[HTTPField.Name("X-Request-Id")!] == "abc123")
+            }
+            try await client.execute(uri: "/api/v1/repositories/none", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect((response.headers[HTTPField.Name("X-Request-Id")!] ?? "").count == 8)
+            }
             try await client.execute(uri: "/api/v1/config", method: .get) { response in
                 #expect(response.status == .ok)
                 let config = try json(response.body)

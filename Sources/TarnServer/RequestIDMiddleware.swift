@@ -1,0 +1,35 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import TarnAPI
+
+/// Gives every request an ID (the client's `X-Request-Id`, or a new one), echoes it in the
+/// response, and logs one structured line per request with method, path, status and
+/// duration. Errors are turned into their responses here so they carry the ID too.
+struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var header: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let id = request.headers[Self.header] ?? String(UUID().uuidString.prefix(8)).lowercased()
+        var context = context
+        context.logger[metadataKey: "request_id"] = .string(id)
+        let start = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        } catch {
+            response = try APIError.from(error).response(from: request, context: context)
+        }
+        response.headers[Self.header] = id
+        let elapsed = ContinuousClock.now - start
+        context.logger.info("request", metadata: [
+            "method": .string(request.method.rawValue), "path": .string(request.uri.path),
+            "status": .stringConvertible(response.status.code),
+            "ms": .string(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
+        ])
+        return response
+    }
+}
