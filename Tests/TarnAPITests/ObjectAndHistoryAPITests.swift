@@ -81,6 +81,16 @@ extension TestClientProtocol {
                                      headers: [.contentType: "multipart/form-data; boundary=b"], body: ByteBuffer(string: "--b--")) {
                 #expect($0.status == .badRequest)
             }
+            let form = formBody(boundary: "xyz", parts: [("content", "application/json", Array("{\"a\": 1}".utf8))])
+            try await client.execute(uri: "/api/v1/repositories/repo/branches/main/objects?path=form.json", method: .post,
+                                     headers: [.contentType: "multipart/form-data; boundary=xyz"], body: ByteBuffer(bytes: form)) { r in
+                #expect(r.status == .created)
+                let stats = try json(r.body)
+                #expect(stats["content_type"] as? String == "application/json" && stats["size_bytes"] as? Int == 8)
+            }
+            try await client.execute(uri: "/api/v1/repositories/repo/refs/main/objects?path=form.json", method: .get) { r in
+                #expect(String(buffer: r.body) == "{\"a\": 1}")
+            }
         }
     }
 

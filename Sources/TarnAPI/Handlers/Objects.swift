@@ -22,12 +22,22 @@ struct Objects {
                (try? catalog.engine.getObject(repository: repository, ref: branch, path: path)) != nil {
                 throw APIError(.preconditionFailed, "object exists: \(path)")
             }
-            if let type = request.headers[.contentType], type.hasPrefix("multipart/form-data") {
-                throw APIError(.badRequest, "multipart/form-data uploads are not supported yet; send the raw body")
+            let metadata = Self.userMetadata(request.headers)
+            let entry: Entry
+            if let type = request.headers[.contentType], type.lowercased().hasPrefix("multipart/form-data") {
+                // The object is the part named `content`; its own Content-Type is the object's.
+                guard let boundary = MultipartReader<RequestBody>.boundary(fromContentType: type) else {
+                    throw APIError(.badRequest, "multipart/form-data without a boundary")
+                }
+                let reader = MultipartReader(request.body, boundary: boundary)
+                let partType = try await reader.open(part: "content")
+                entry = try await catalog.upload(repository: repository, branch: branch, path: path, body: reader.partBody,
+                                                 contentType: partType, metadata: metadata)
+            } else {
+                entry = try await catalog.upload(
+                    repository: repository, branch: branch, path: path, body: request.body.map { $0.readableBytesView },
+                    contentType: request.headers[.contentType], metadata: metadata)
             }
-            let entry = try await catalog.upload(
-                repository: repository, branch: branch, path: path, body: request.body.map { $0.readableBytesView },
-                contentType: request.headers[.contentType], metadata: Self.userMetadata(request.headers))
             return EditedResponse(status: .created, response: try stats(repository, entry))
         }
         api.get("repositories/:repository/refs/:ref/objects") { request, context in
