@@ -147,3 +147,13 @@ def test_generated_sdk_uploads_as_multipart_form(tarn_url, repo, tmp_path):
         stats = lakefs_sdk.ObjectsApi(api).upload_object(repo.id, "main", "table.csv", content=str(source))
         assert stats.size_bytes == len(payload)
         assert bytes(lakefs_sdk.ObjectsApi(api).get_object(repo.id, "main", "table.csv")) == payload
+
+
+def test_copy_shares_bytes_and_delete_objects(repo):
+    main = repo.branch("main")
+    main.object("src.txt").upload(data=b"copy me")
+    copied = main.object("src.txt").copy(destination_branch_id="main", destination_path="dst.txt")
+    assert copied.reader().read() == b"copy me"
+    assert main.object("dst.txt").stat().physical_address == main.object("src.txt").stat().physical_address
+    main.delete_objects(["src.txt", "dst.txt", "never-existed"])
+    assert [o.path for o in main.objects()] == []

@@ -70,6 +70,19 @@ struct Objects {
                                             branch: try context.parameters.require("branch"), path: try request.requiredQuery("path"))
             return HTTPResponse.Status.noContent
         }
+        // Copies share the source's bytes: addresses are never rewritten, so two entries may
+        // point at one.
+        api.post("repositories/:repository/branches/:branch/objects/copy") { request, context in
+            let repository = try context.parameters.require("repository")
+            let branch = try context.parameters.require("branch")
+            let destination = try request.requiredQuery("dest_path")
+            let body = try await request.decode(as: ObjectCopyCreation.self, context: context)
+            var entry = try catalog.engine.getObject(repository: repository, ref: body.src_ref ?? branch, path: body.src_path)
+            entry.path = destination
+            entry.mtime = Int64(Date().timeIntervalSince1970)
+            try catalog.engine.putObject(repository: repository, branch: branch, entry: entry)
+            return EditedResponse(status: .created, response: try stats(repository, entry))
+        }
         api.post("repositories/:repository/branches/:branch/objects/delete") { request, context in
             let body = try await request.decode(as: PathList.self, context: context)
             guard body.paths.count <= 1000 else { throw APIError(.badRequest, "at most 1000 paths per request") }

@@ -21,6 +21,11 @@ struct Repositories {
         api.get("repositories/:repository") { _, context in
             RepositoryJSON(try catalog.engine.repository(try context.parameters.require("repository")))
         }
+        // Repository metadata (lakefs-spec checks a repository exists through it); none is kept yet.
+        api.get("repositories/:repository/metadata") { _, context in
+            _ = try catalog.engine.repository(try context.parameters.require("repository"))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+        }
         api.delete("repositories/:repository") { _, context in
             try catalog.engine.deleteRepository(try context.parameters.require("repository"))
             return HTTPResponse.Status.noContent

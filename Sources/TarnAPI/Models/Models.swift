@@ -189,3 +189,8 @@ struct ObjectErrorJSON: Codable, Sendable {
 struct ObjectErrorList: Codable, Sendable {
     var errors: [ObjectErrorJSON]
 }
+
+struct ObjectCopyCreation: Codable, Sendable {
+    var src_path: String
+    var src_ref: String?
+}
