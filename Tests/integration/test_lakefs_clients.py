@@ -157,3 +157,24 @@ def test_copy_shares_bytes_and_delete_objects(repo):
     assert main.object("dst.txt").stat().physical_address == main.object("src.txt").stat().physical_address
     main.delete_objects(["src.txt", "dst.txt", "never-existed"])
     assert [o.path for o in main.objects()] == []
+
+
+def test_pagination_over_2500_objects(tarn_url, repo):
+    config = lakefs_sdk.Configuration(host=tarn_url + "/api/v1", username=ADMIN_KEY_ID, password=ADMIN_SECRET)
+    main = repo.branch("main")
+    for j in range(2500):
+        main.object(f"many/{j:05d}").upload(data=b"x")
+    with lakefs_sdk.ApiClient(config) as api:
+        seen, after, pages = [], "", 0
+        while True:
+            page = lakefs_sdk.ObjectsApi(api).list_objects(repo.id, "main", prefix="many/", after=after, amount=1000)
+            seen += [o.path for o in page.results]
+            pages += 1
+            if not page.pagination.has_more:
+                break
+            assert page.pagination.next_offset == page.results[-1].path
+            after = page.pagination.next_offset
+        assert pages == 3
+        assert seen == [f"many/{j:05d}" for j in range(2500)]
+        state = lakefs_sdk.InternalApi(api).get_setup_state()
+        assert state.state == "initialized"

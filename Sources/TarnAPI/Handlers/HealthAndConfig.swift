@@ -32,9 +32,16 @@ enum HealthAndConfig {
         var storage_config_list: [StorageConfig] = []
     }
 
-    /// The one endpoint that needs no credentials.
+    struct SetupState: Codable, ResponseEncodable {
+        var state = "initialized"
+        var comm_prefs_missing = false
+    }
+
+    /// The endpoints that need no credentials. The setup state is always "initialized": the
+    /// server creates its admin key itself on first start.
     static func registerHealth<Context: RequestContext>(_ api: RouterGroup<Context>) {
         api.get("healthcheck") { _, _ in HTTPResponse.Status.noContent }
+        api.get("setup_lakefs") { _, _ in SetupState() }
     }
 
     static func register<Context: RequestContext>(_ api: RouterGroup<Context>) {
