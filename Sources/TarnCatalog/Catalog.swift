@@ -47,11 +47,10 @@ public final class Catalog: Sendable {
         return entry
     }
 
-    /// The object's entry and a reader over its bytes (or a range of them).
-    public func download(repository: String, ref: String, path: String, range: ClosedRange<Int64>?) throws -> (Entry, ObjectReader) {
+    /// A reader over the bytes of an entry the caller has already looked up (or a range of them).
+    public func open(_ entry: Entry, in repository: String, range: ClosedRange<Int64>?) throws -> ObjectReader {
         let repo = try engine.repository(repository)
-        let entry = try engine.getObject(repository: repository, ref: ref, path: path)
-        return (entry, try blocks.get(namespace: repo.storageNamespace, address: entry.physicalAddress, range: range))
+        return try blocks.get(namespace: repo.storageNamespace, address: entry.physicalAddress, range: range)
     }
 
     /// The full URI of an entry's bytes, as lakeFS reports `physical_address`.
