@@ -27,9 +27,10 @@ public final class Catalog: Sendable {
 
     /// Streams `body` into the repository's storage namespace and stages the object on the
     /// branch. Nothing is staged unless every byte was stored; if staging fails, the bytes are
-    /// deleted again.
+    /// deleted again. Returns the staged entry with the repository it was looked up in, so the
+    /// caller can report the full physical address without a second lookup.
     public func upload<Body: AsyncSequence>(repository: String, branch: String, path: String, body: Body,
-                                            contentType: String?, metadata: [String: String]) async throws -> Entry
+                                            contentType: String?, metadata: [String: String]) async throws -> (entry: Entry, repository: Repository)
         where Body.Element: Collection, Body.Element.Element == UInt8 {
         guard !path.isEmpty else { throw EngineError.invalidArgument("empty path") }
         let repo = try engine.repository(repository)
@@ -44,7 +45,7 @@ public final class Catalog: Sendable {
             try? blocks.delete(namespace: repo.storageNamespace, address: stored.physicalAddress)
             throw error
         }
-        return entry
+        return (entry, repo)
     }
 
     /// A reader over the bytes of an entry the caller has already looked up (or a range of them).

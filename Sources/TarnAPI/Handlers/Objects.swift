@@ -23,7 +23,7 @@ struct Objects {
                 throw APIError(.preconditionFailed, "object exists: \(path)")
             }
             let metadata = Self.userMetadata(request.headers)
-            let entry: Entry
+            let uploaded: (entry: Entry, repository: Repository)
             if let type = request.headers[.contentType], type.lowercased().hasPrefix("multipart/form-data") {
                 // The object is the part named `content`; its own Content-Type is the object's.
                 guard let boundary = MultipartReader<RequestBody>.boundary(fromContentType: type) else {
@@ -31,14 +31,16 @@ struct Objects {
                 }
                 let reader = MultipartReader(request.body, boundary: boundary)
                 let partType = try await reader.open(part: "content")
-                entry = try await catalog.upload(repository: repository, branch: branch, path: path, body: reader.partBody,
+                uploaded = try await catalog.upload(repository: repository, branch: branch, path: path, body: reader.partBody,
                                                  contentType: partType, metadata: metadata)
             } else {
-                entry = try await catalog.upload(
+                uploaded = try await catalog.upload(
                     repository: repository, branch: branch, path: path, body: request.body.map { $0.readableBytesView },
                     contentType: request.headers[.contentType], metadata: metadata)
             }
-            return EditedResponse(status: .created, response: try stats(repository, entry))
+            let stats = ObjectStatsJSON(entry: uploaded.entry,
+                                        physicalAddress: catalog.physicalURI(repository: uploaded.repository, entry: uploaded.entry))
+            return EditedResponse(status: .created, response: stats)
         }
         api.get("repositories/:repository/refs/:ref/objects") { request, context in
             try read(request, context, head: false)
