@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TarnAuth
 import TarnBlock
 import TarnCore
 
@@ -14,6 +15,9 @@ public struct APIError: HTTPResponseError {
         self.status = status
         self.message = message
     }
+
+    /// Missing or wrong credentials, in lakeFS's words.
+    public static let unauthenticated = APIError(.unauthorized, "error authenticating request")
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json", .init("X-Content-Type-Options")!: "nosniff"]
@@ -37,6 +41,11 @@ public struct APIError: HTTPResponseError {
             case .invalidRange: return APIError(.rangeNotSatisfiable, e.description)
             case .incompleteBody: return APIError(.badRequest, e.description)
             case .io: return APIError(.internalServerError, e.description)
+            }
+        case let e as AuthError:
+            switch e {
+            case .userNotFound, .credentialsNotFound: return APIError(.notFound, e.description)
+            case .invalidUserID: return APIError(.badRequest, e.description)
             }
         case is DecodingError: return APIError(.badRequest, "malformed request body")
         case let e as HTTPError: return APIError(e.status, e.body ?? e.status.reasonPhrase)

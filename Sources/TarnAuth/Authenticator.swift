@@ -29,10 +29,12 @@ public final class Authenticator: Sendable {
     /// The server key's bytes (SymmetricKey is not Sendable).
     private let keyBytes: [UInt8]
     private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+    private let tokens: SessionTokens
 
     public init(store: SQLiteStore, serverKey: SymmetricKey) {
         self.store = store
         keyBytes = serverKey.withUnsafeBytes { Array($0) }
+        tokens = SessionTokens(serverKey: serverKey)
     }
 
     /// The server key kept in `file` (created with mode 0600 on first use).
@@ -67,12 +69,37 @@ public final class Authenticator: Sendable {
         return (User(id: user), String(decoding: opened, as: UTF8.self))
     }
 
+    /// The user of an `Authorization` header value (HTTP Basic with an access key, or Bearer
+    /// with a session token), or nil.
+    public func authenticate(authorization header: String) -> User? {
+        if header.hasPrefix("Bearer ") { return authenticateToken(String(header.dropFirst(7))) }
+        return authenticateBasic(header)
+    }
+
     /// The user of an HTTP Basic `Authorization` header value, or nil.
     public func authenticateBasic(_ header: String) -> User? {
         guard header.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(header.dropFirst(6))) else { return nil }
         let text = String(decoding: decoded, as: UTF8.self)
         guard let colon = text.firstIndex(of: ":") else { return nil }
-        let id = String(text[..<colon]), given = String(text[text.index(after: colon)...])
+        return authenticateKey(accessKeyID: String(text[..<colon]), secret: String(text[text.index(after: colon)...]))
+    }
+
+    /// The user of a session token (from `login`), if it is valid and its user still exists.
+    public func authenticateToken(_ token: String) -> User? {
+        guard let id = tokens.verify(token, now: Self.now()), (try? store.userCreatedAt(id)) != nil else { return nil }
+        return User(id: id)
+    }
+
+    /// `POST /auth/login`: a session token and its expiry for a valid key pair, or nil.
+    public func login(accessKeyID: String, secret: String) -> (token: String, expiresAt: Int64)? {
+        guard let user = authenticateKey(accessKeyID: accessKeyID, secret: secret) else { return nil }
+        return tokens.issue(user: user.id, now: Self.now())
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+    /// The user of an access key pair, or nil.
+    func authenticateKey(accessKeyID id: String, secret given: String) -> User? {
         guard let (user, secret) = try? secret(accessKeyID: id) else { return nil }
         // Compare without an early exit, so timing does not reveal how much matched.
         let a = Array(secret.utf8), b = Array(given.utf8)

@@ -37,8 +37,8 @@ public func buildApplication(catalog: Catalog, authenticator: Authenticator, con
 
 /// The router alone, for tests that drive it without a socket (`authenticator == nil`
 /// serves without authentication: handler tests only).
-public func buildRouter(catalog: Catalog, authenticator: Authenticator?) -> Router<BasicRequestContext> {
-    let router = Router()
+public func buildRouter(catalog: Catalog, authenticator: Authenticator?) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     addAPIRoutes(to: router, catalog: catalog, authenticator: authenticator)
     return router

@@ -58,4 +58,100 @@ import TarnServer
     }
 
     func basicHeader(_ k: AccessKey) -> String { basic(k.accessKeyID, k.secretAccessKey) }
+
+    @Test func loginGivesASessionTokenThatWorksAsBearerAndCookie() async throws {
+        let server = try TestServer()
+        let auth = try openAuthenticator(catalog: server.catalog, dataDirectory: server.directory)
+        let admin = try auth.ensureAdmin(fixed: nil)
+        let app = Application(router: buildRouter(catalog: server.catalog, authenticator: auth))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/v1/auth/login", method: .post,
+                                     body: try body(["access_key_id": admin.accessKeyID, "secret_access_key": "wrong"])) {
+                #expect($0.status == .unauthorized)
+            }
+            let login = try await client.execute(uri: "/api/v1/auth/login", method: .post,
+                                                 body: try body(["access_key_id": admin.accessKeyID, "secret_access_key": admin.secretAccessKey]))
+            #expect(login.status == .ok)
+            let answer = try json(login.body)
+            let token = try #require(answer["token"] as? String)
+            let expiry = try #require(answer["token_expiration"] as? Int)
+            #expect(expiry > Int(Date().timeIntervalSince1970) + 3600)
+            let setCookie = login.headers[.setCookie] ?? ""
+            #expect(setCookie.hasPrefix("internal_auth_session=\(token)"))
+
+            try await client.execute(uri: "/api/v1/user", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
+                #expect(response.status == .ok)
+                let user = try json(response.body)["user"] as? [String: Any]
+                #expect(user?["id"] as? String == "admin")
+            }
+            try await client.execute(uri: "/api/v1/repositories", method: .get, headers: [.cookie: "internal_auth_session=\(token)"]) {
+                #expect($0.status == .ok)
+            }
+            // One changed byte in the signature is refused.
+            var forged = Array(token)
+            forged[forged.count - 2] = forged[forged.count - 2] == "A" ? "B" : "A"
+            try await client.execute(uri: "/api/v1/user", method: .get, headers: [.authorization: "Bearer \(String(forged))"]) {
+                #expect($0.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func usersAndCredentialsLifeCycle() async throws {
+        let server = try TestServer()
+        let auth = try openAuthenticator(catalog: server.catalog, dataDirectory: server.directory)
+        let admin = try auth.ensureAdmin(fixed: nil)
+        let app = Application(router: buildRouter(catalog: server.catalog, authenticator: auth))
+        let asAdmin: HTTPFields = [.authorization: basicHeader(admin)]
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/v1/auth/users", method: .post, headers: asAdmin, body: try body(["id": "alice"])) {
+                #expect($0.status == .created)
+            }
+            try await client.execute(uri: "/api/v1/auth/users", method: .post, headers: asAdmin, body: try body(["id": "alice"])) {
+                #expect($0.status == .conflict)
+            }
+            try await client.execute(uri: "/api/v1/auth/users", method: .post, headers: asAdmin, body: try body(["id": "a/b"])) {
+                #expect($0.status == .badRequest)
+            }
+            let users = try await client.execute(uri: "/api/v1/auth/users", method: .get, headers: asAdmin)
+            let ids = (try json(users.body)["results"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+            #expect(ids == ["admin", "alice"])
+
+            let created = try await client.execute(uri: "/api/v1/auth/users/alice/credentials", method: .post, headers: asAdmin)
+            #expect(created.status == .created)
+            let pair = try json(created.body)
+            let keyID = try #require(pair["access_key_id"] as? String)
+            let secret = try #require(pair["secret_access_key"] as? String)
+            let asAlice: HTTPFields = [.authorization: basic(keyID, secret)]
+            try await client.execute(uri: "/api/v1/user", method: .get, headers: asAlice) { response in
+                let user = try json(response.body)["user"] as? [String: Any]
+                #expect(user?["id"] as? String == "alice")
+            }
+            try await client.execute(uri: "/api/v1/auth/users/alice/credentials", method: .get, headers: asAdmin) { response in
+                let results = try json(response.body)["results"] as? [[String: Any]]
+                let listed = results?.compactMap { $0["access_key_id"] as? String }
+                #expect(listed == [keyID])
+                #expect(!String(buffer: response.body).contains(secret))
+            }
+            try await client.execute(uri: "/api/v1/auth/users/alice/credentials/AKIANOTHERE", method: .get, headers: asAdmin) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/api/v1/auth/users/alice/credentials/\(keyID)", method: .delete, headers: asAdmin) {
+                #expect($0.status == .noContent)
+            }
+            try await client.execute(uri: "/api/v1/user", method: .get, headers: asAlice) { #expect($0.status == .unauthorized) }
+
+            // Deleting a user voids its session tokens too.
+            let second = try await client.execute(uri: "/api/v1/auth/users/alice/credentials", method: .post, headers: asAdmin)
+            let pair2 = try json(second.body)
+            let login = try await client.execute(uri: "/api/v1/auth/login", method: .post, body: try body([
+                "access_key_id": pair2["access_key_id"] as! String, "secret_access_key": pair2["secret_access_key"] as! String]))
+            let token = try #require(try json(login.body)["token"] as? String)
+            try await client.execute(uri: "/api/v1/user", method: .get, headers: [.authorization: "Bearer \(token)"]) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/auth/users/alice", method: .delete, headers: asAdmin) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/api/v1/auth/users/alice", method: .get, headers: asAdmin) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/user", method: .get, headers: [.authorization: "Bearer \(token)"]) {
+                #expect($0.status == .unauthorized)
+            }
+        }
+    }
 }

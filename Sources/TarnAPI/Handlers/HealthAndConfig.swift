@@ -2,7 +2,10 @@ import Hummingbird
 
 /// `GET /healthcheck`, `GET /config`, `/config/version`, `/config/storage`.
 enum HealthAndConfig {
-    static let version = "0.1.0"
+    /// The lakeFS release whose API this server speaks. Clients read it as `X.Y.Z` numbers and
+    /// gate features on it (lakefs-spec needs at least 1.3.1), so it is a lakeFS version, not
+    /// Tarn's own.
+    static let version = "1.50.0"
 
     struct VersionConfig: Codable, ResponseEncodable {
         var version = HealthAndConfig.version
@@ -35,6 +38,16 @@ enum HealthAndConfig {
     struct SetupState: Codable, ResponseEncodable {
         var state = "initialized"
         var comm_prefs_missing = false
+        var login_config = LoginConfig()
+    }
+
+    /// How the web UI would log in: with access keys, against this server.
+    struct LoginConfig: Codable {
+        var RBAC = "none"
+        var login_url = "/auth/login"
+        var login_failed_message = "The credentials don't match."
+        var logout_url = "/logout"
+        var login_cookie_names = ["internal_auth_session"]
     }
 
     /// The endpoints that need no credentials. The setup state is always "initialized": the

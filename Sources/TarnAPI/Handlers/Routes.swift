@@ -3,13 +3,17 @@ import TarnAuth
 import TarnCatalog
 
 /// Registers every `/api/v1` endpoint. One file per resource under `Handlers/`. Everything
-/// but the health check needs credentials; with `authenticator == nil` (tests of the
+/// but the health check, setup state and login needs credentials; with `authenticator == nil` (tests of the
 /// handlers only) nothing does.
-public func addAPIRoutes<Context: RequestContext>(to router: Router<Context>, catalog: Catalog, authenticator: Authenticator?) {
+public func addAPIRoutes<Context: UserRequestContext>(to router: Router<Context>, catalog: Catalog, authenticator: Authenticator?) {
     let open = router.group("api/v1").add(middleware: APIErrorMiddleware<Context>())
     HealthAndConfig.registerHealth(open)
+    if let authenticator { Auth(authenticator: authenticator).registerOpen(open) }
     let api = open.group()
-    if let authenticator { api.add(middleware: AuthMiddleware<Context>(authenticator: authenticator)) }
+    if let authenticator {
+        api.add(middleware: AuthMiddleware<Context>(authenticator: authenticator))
+        Auth(authenticator: authenticator).register(api)
+    }
     HealthAndConfig.register(api)
     Repositories(catalog: catalog).register(api)
     Branches(catalog: catalog).register(api)

@@ -90,7 +90,7 @@ public struct Page<Item: Sendable>: Sendable {
         self.hasMore = hasMore
     }
 
-    static func from(_ fetched: [Item], amount: Int) -> Page {
+    public static func from(_ fetched: [Item], amount: Int) -> Page {
         Page(items: Array(fetched.prefix(amount)), hasMore: fetched.count > amount)
     }
 }

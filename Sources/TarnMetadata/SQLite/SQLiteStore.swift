@@ -518,6 +518,74 @@ public final class SQLiteStore: MetadataStore {
         }
     }
 
+    /// A user's creation time (Unix seconds), or nil if there is no such user.
+    public func userCreatedAt(_ id: String) throws -> Int64? {
+        try read { c in
+            let s = try c.statement("SELECT created_at FROM users WHERE id = ?")
+            s.bind(.text(id))
+            return try s.step() ? s.int(0) : nil
+        }
+    }
+
+    /// Creates a user; `alreadyExists` if the ID is taken.
+    public func createUser(_ id: String, createdAt: Int64) throws {
+        try write { c in
+            if try c.statement("SELECT 1 FROM users WHERE id = ?").bind(.text(id)).step() {
+                throw EngineError.alreadyExists(kind: "user", name: id)
+            }
+            try c.statement("INSERT INTO users (id, created_at) VALUES (?, ?)").bind(.text(id), .int(createdAt)).run()
+        }
+    }
+
+    /// Users in ID order after `after`, with their creation times.
+    public func listUsers(prefix: String, after: String, limit: Int) throws -> [(id: String, createdAt: Int64)] {
+        try read { c in
+            let s = try c.statement("SELECT id, created_at FROM users WHERE id >= ? AND id > ? ORDER BY id")
+            s.bind(.text(prefix), .text(after))
+            return try collect(s, limit: limit) { s in
+                let id = s.text(0)
+                return id.hasPrefix(prefix) ? (id, s.int(1)) : nil
+            }
+        }
+    }
+
+    /// Deletes a user and all its access keys; `false` if there was no such user.
+    public func deleteUser(_ id: String) throws -> Bool {
+        try write { c in
+            try c.statement("DELETE FROM credentials WHERE user_id = ?").bind(.text(id)).run()
+            try c.statement("DELETE FROM users WHERE id = ?").bind(.text(id)).run()
+            return c.changes > 0
+        }
+    }
+
+    /// A user's access keys with their creation times, in key order after `after`.
+    public func listCredentials(user: String, after: String, limit: Int) throws -> [(accessKeyID: String, createdAt: Int64)] {
+        try read { c in
+            let s = try c.statement("""
+                SELECT access_key_id, created_at FROM credentials WHERE user_id = ? AND access_key_id > ? ORDER BY access_key_id
+                """)
+            s.bind(.text(user), .text(after))
+            return try collect(s, limit: limit) { ($0.text(0), $0.int(1)) }
+        }
+    }
+
+    /// The creation time of one of a user's access keys, or nil.
+    public func credentialCreatedAt(user: String, accessKeyID: String) throws -> Int64? {
+        try read { c in
+            let s = try c.statement("SELECT created_at FROM credentials WHERE user_id = ? AND access_key_id = ?")
+            s.bind(.text(user), .text(accessKeyID))
+            return try s.step() ? s.int(0) : nil
+        }
+    }
+
+    /// Deletes one of a user's access keys; `false` if the user has no such key.
+    public func deleteCredential(user: String, accessKeyID: String) throws -> Bool {
+        try write { c in
+            try c.statement("DELETE FROM credentials WHERE user_id = ? AND access_key_id = ?").bind(.text(user), .text(accessKeyID)).run()
+            return c.changes > 0
+        }
+    }
+
     /// Access keys of a user, oldest first.
     public func accessKeys(user: String) throws -> [String] {
         try read { c in

@@ -1,0 +1,18 @@
+import Hummingbird
+import TarnAuth
+
+/// A request context that carries the authenticated user, set by `AuthMiddleware`.
+public protocol UserRequestContext: RequestContext {
+    var user: User? { get set }
+}
+
+/// The REST API's request context.
+public struct APIRequestContext: UserRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var user: User?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        user = nil
+    }
+}
