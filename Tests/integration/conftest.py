@@ -1,8 +1,8 @@
-"""Starts a real `tarn serve --quickstart` for the integration tests and stops it by PID.
+"""Starts real `tarn serve --quickstart` processes for the integration tests and stops them by PID.
 
-The binary comes from TARN_BIN (the Makefile passes the one `swift test` just built). The
-server is asked for port 0 and prints the URL once it accepts connections, so the fixture
-waits on that line, not on a timer.
+The binary comes from TARN_BIN (the Makefile passes the one `swift test` just built). A server
+is asked for port 0 and prints the URL once it accepts connections, so tests wait on that
+line, not on a timer.
 """
 import os
 import shutil
@@ -17,29 +17,51 @@ ADMIN_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 ADMIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
+class TarnProcess:
+    """One `tarn serve --quickstart` on a free loopback port over `data_dir`."""
+
+    def __init__(self, data_dir, extra_args=()):
+        binary = os.environ.get("TARN_BIN")
+        assert binary and os.access(binary, os.X_OK), f"TARN_BIN must name the tarn binary, got {binary!r}"
+        env = dict(os.environ, TARN_ADMIN_ACCESS_KEY_ID=ADMIN_KEY_ID, TARN_ADMIN_SECRET_ACCESS_KEY=ADMIN_SECRET)
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--quickstart", "--listen", "127.0.0.1:0", "--data-dir", data_dir, *extra_args],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        )
+        self.url = None
+        for line in self.proc.stdout:
+            if line.startswith("Tarn is listening on "):
+                self.url = line.split()[-1]
+                break
+        if self.url is None:
+            self.stop()
+            raise AssertionError(f"server exited before listening (code {self.proc.poll()})")
+
+    def stop(self, timeout=30):
+        """SIGTERM, then the exit code; SIGKILL only if it does not stop within `timeout`."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+
+@pytest.fixture
+def data_dir():
+    path = tempfile.mkdtemp(prefix="tarn-it-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def tarn_url():
-    binary = os.environ.get("TARN_BIN")
-    assert binary and os.access(binary, os.X_OK), f"TARN_BIN must name the tarn binary, got {binary!r}"
-    data_dir = tempfile.mkdtemp(prefix="tarn-it-")
-    env = dict(os.environ, TARN_ADMIN_ACCESS_KEY_ID=ADMIN_KEY_ID, TARN_ADMIN_SECRET_ACCESS_KEY=ADMIN_SECRET)
-    proc = subprocess.Popen(
-        [binary, "serve", "--quickstart", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-    )
+    path = tempfile.mkdtemp(prefix="tarn-it-")
+    server = TarnProcess(path)
     try:
-        url = None
-        for line in proc.stdout:
-            if line.startswith("Tarn is listening on "):
-                url = line.split()[-1]
-                break
-        assert url, f"server exited before listening (code {proc.poll()})"
-        yield url
+        yield server.url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        server.stop()
+        shutil.rmtree(path, ignore_errors=True)
