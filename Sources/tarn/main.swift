@@ -68,6 +68,12 @@ struct Serve: AsyncParsableCommand {
             print(lines.joined(separator: "\n"))
             fflush(nil)
         }
-        try await app.runService()
+        try await runUntilSignalled(app, logger: logger) {
+            print("Tarn is shutting down: finishing requests in flight")
+            fflush(nil)
+        }
+        try catalog.metadata.close()
+        print("Tarn stopped")
+        fflush(nil)
     }
 }

@@ -46,6 +46,13 @@ public final class SQLiteStore: MetadataStore {
 
     deinit { maintenance?.stop() }
 
+    /// Stops the background thread and folds both WALs into their files, so that a stopped
+    /// server leaves two self-contained database files. Call it when no request runs any more.
+    public func close() throws {
+        maintenance?.stop()
+        try checkpoint()
+    }
+
     /// Copies both WALs into their database files now and truncates them (the maintenance
     /// thread does this incrementally; tests and shutdown call it directly).
     public func checkpoint() throws {
