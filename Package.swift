@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // The optional YAML configuration file: a full YAML parser (libyaml), which a hand-written
+        // subset would only approximate.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // Already under Hummingbird; named so the server can order its graceful shutdown.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
@@ -58,7 +61,8 @@ let package = Package(
             name: "TarnServer",
             dependencies: ["TarnAPI", "TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(
             name: "tarn",

@@ -3,24 +3,9 @@ import Hummingbird
 import Logging
 import TarnAPI
 import TarnAuth
+import TarnBlock
 import TarnCatalog
-
-/// How a Tarn server is set up. Filled from flags, environment and file in one place (the
-/// `tarn serve` command); nothing else reads the environment.
-public struct ServerConfiguration: Sendable {
-    public var host: String
-    public var port: Int
-    public var dataDirectory: URL
-    /// `TARN_ADMIN_ACCESS_KEY_ID` / `TARN_ADMIN_SECRET_ACCESS_KEY`: fixed quickstart admin keys.
-    public var adminKey: AccessKey?
-
-    public init(host: String = "0.0.0.0", port: Int = 8000, dataDirectory: URL, adminKey: AccessKey? = nil) {
-        self.host = host
-        self.port = port
-        self.dataDirectory = dataDirectory
-        self.adminKey = adminKey
-    }
-}
+import TarnMetadata
 
 /// Builds the HTTP application: the REST API over a catalog. `onListening` gets the port the
 /// server is bound to (the one asked for, or the one the system chose for port 0), once it
@@ -42,6 +27,17 @@ public func buildRouter(catalog: Catalog, authenticator: Authenticator?) -> Rout
     router.add(middleware: RequestIDMiddleware())
     addAPIRoutes(to: router, catalog: catalog, authenticator: authenticator)
     return router
+}
+
+/// The catalog a configuration names: its SQLite database and its local object root (both
+/// created if missing).
+public func openCatalog(_ configuration: ServerConfiguration) throws -> Catalog {
+    let fm = FileManager.default
+    try fm.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+    let database = URL(fileURLWithPath: configuration.databasePath)
+    try fm.createDirectory(at: database.deletingLastPathComponent(), withIntermediateDirectories: true)
+    let store = try SQLiteStore(path: database.path)
+    return Catalog(metadata: store, blocks: try LocalBlockStore(root: configuration.objectStoreRoot))
 }
 
 /// The authenticator of a data directory: its server key in `server.key` (created on first

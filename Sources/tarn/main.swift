@@ -15,35 +15,62 @@ struct Tarn: AsyncParsableCommand {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the Tarn server.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Tarn server.",
+        discussion: """
+            Settings come from flags, then TARN_* environment variables, then the YAML file of \
+            --config (or TARN_CONFIG). Keys: \
+            \(ServerConfiguration.keys.map { "\($0.key) (TARN_\($0.key.uppercased().replacingOccurrences(of: ".", with: "_"))): \($0.help)" }.joined(separator: "; ")).
+            """
+    )
 
-    @Option(help: "Address to listen on, HOST:PORT.")
-    var listen: String = "0.0.0.0:8000"
+    @Option(help: "YAML configuration file.")
+    var config: String?
 
-    @Option(name: .customLong("data-dir"), help: "Directory for the metadata database and local object storage.")
-    var dataDir: String = "./tarn-data"
+    @Option(help: "Address to listen on, HOST:PORT (default 0.0.0.0:8000).")
+    var listen: String?
 
-    @Flag(help: "Keep everything under the data directory and print the endpoint.")
+    @Option(name: .customLong("data-dir"), help: "Directory for the database, the server key and local objects (default ./tarn-data).")
+    var dataDir: String?
+
+    @Option(name: .customLong("database-url"), help: "Metadata database, sqlite://PATH (default DATA_DIR/tarn.sqlite).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("object-store-root"), help: "Root of local:// storage namespaces (default DATA_DIR/objects).")
+    var objectStoreRoot: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    @Flag(help: "Keep everything under the data directory and print the endpoint, the admin keys and export lines.")
     var quickstart = false
 
     func run() async throws {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
-            throw ValidationError("--listen must be HOST:PORT")
+        var flags: [String: String] = [:]
+        flags["listen_address"] = listen
+        flags["data_dir"] = dataDir
+        flags["database.url"] = databaseURL
+        flags["blockstore.local.path"] = objectStoreRoot
+        flags["logging.level"] = logLevel
+        let config: ServerConfiguration
+        do {
+            config = try ServerConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment, configFile: self.config)
+        } catch let problem as ServerConfiguration.Problem {
+            throw ValidationError(problem.description)
         }
-        let host = String(listen[..<colon])
-        let env = ProcessInfo.processInfo.environment
-        var adminKey: AccessKey?
-        if let id = env["TARN_ADMIN_ACCESS_KEY_ID"], let secret = env["TARN_ADMIN_SECRET_ACCESS_KEY"], !id.isEmpty, !secret.isEmpty {
-            adminKey = AccessKey(accessKeyID: id, secretAccessKey: secret)
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
         }
-        let config = ServerConfiguration(host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), adminKey: adminKey)
-        let catalog = try Catalog(dataDirectory: config.dataDirectory)
+        let logger = Logger(label: "tarn")
+        let catalog = try openCatalog(config)
         let authenticator = try openAuthenticator(catalog: catalog, dataDirectory: config.dataDirectory)
         let admin = try authenticator.ensureAdmin(fixed: config.adminKey)
-        let logger = Logger(label: "tarn")
-        let shownHost = host == "0.0.0.0" ? "127.0.0.1" : host
+        let shownHost = config.host == "0.0.0.0" ? "127.0.0.1" : config.host
         let quickstart = self.quickstart
-        let dataDir = self.dataDir
+        let dataDir = config.dataDirectory.path
         // Printed once the socket accepts connections, so a script (or a test) that waits for
         // this line can use the server at once; with --listen HOST:0 it names the chosen port.
         let app = buildApplication(catalog: catalog, authenticator: authenticator, configuration: config, logger: logger) { bound in

@@ -1,0 +1,132 @@
+import Foundation
+import TarnAuth
+import Yams
+
+/// How a Tarn server is set up, resolved from three layers: an optional YAML file, `TARN_*`
+/// environment variables, and command-line flags — flags win over the environment, the
+/// environment over the file. Nothing else reads the environment.
+///
+/// Every setting has one dotted key; the file nests it (`database: {url: ...}`), the
+/// environment spells it `TARN_` + upper-cased with `_` for `.` (`TARN_DATABASE_URL`).
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var dataDirectory: URL
+    /// The metadata database: a path to the SQLite file.
+    public var databasePath: String
+    /// Root directory of the `local://` storage namespaces.
+    public var objectStoreRoot: URL
+    public var logLevel: String
+    /// `TARN_ADMIN_ACCESS_KEY_ID` / `TARN_ADMIN_SECRET_ACCESS_KEY`: fixed quickstart admin keys.
+    public var adminKey: AccessKey?
+
+    public init(host: String = "0.0.0.0", port: Int = 8000, dataDirectory: URL, databasePath: String? = nil,
+                objectStoreRoot: URL? = nil, logLevel: String = "info", adminKey: AccessKey? = nil) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.databasePath = databasePath ?? dataDirectory.appendingPathComponent("tarn.sqlite").path
+        self.objectStoreRoot = objectStoreRoot ?? dataDirectory.appendingPathComponent("objects")
+        self.logLevel = logLevel
+        self.adminKey = adminKey
+    }
+
+    /// The settings, their meaning and defaults; the only keys a file or the environment may set.
+    public static let keys: [(key: String, help: String)] = [
+        ("listen_address", "HOST:PORT to listen on (default 0.0.0.0:8000)"),
+        ("data_dir", "directory for the database, the server key and local objects (default ./tarn-data)"),
+        ("database.url", "metadata database: sqlite://PATH or a plain path (default DATA_DIR/tarn.sqlite)"),
+        ("blockstore.local.path", "root of local:// storage namespaces (default DATA_DIR/objects)"),
+        ("logging.level", "trace, debug, info, notice, warning, error or critical (default info)"),
+    ]
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    public enum Problem: Error, CustomStringConvertible {
+        case unreadableFile(String, String)
+        case unknownKey(String, source: String)
+        case invalidValue(key: String, value: String, expected: String)
+
+        public var description: String {
+            switch self {
+            case let .unreadableFile(path, why): return "cannot read configuration file \(path): \(why)"
+            case let .unknownKey(key, source): return "unknown setting \(key) in \(source)"
+            case let .invalidValue(key, value, expected): return "\(key) = \(value): expected \(expected)"
+            }
+        }
+    }
+
+    /// Resolves the three layers. `flags` holds dotted keys of the flags that were given;
+    /// `configFile` (from `--config` or `TARN_CONFIG`) may be nil.
+    public static func resolve(flags: [String: String], environment: [String: String], configFile: String?) throws -> ServerConfiguration {
+        var values: [String: String] = [:]
+        if let path = configFile ?? environment["TARN_CONFIG"] {
+            values = try fileValues(path)
+        }
+        let known = Set(keys.map(\.key))
+        for key in known {
+            if let v = environment["TARN_" + key.uppercased().replacingOccurrences(of: ".", with: "_")] { values[key] = v }
+        }
+        for (key, value) in flags {
+            guard known.contains(key) else { throw Problem.unknownKey(key, source: "flags") }
+            values[key] = value
+        }
+
+        let listen = values["listen_address"] ?? "0.0.0.0:8000"
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw Problem.invalidValue(key: "listen_address", value: listen, expected: "HOST:PORT")
+        }
+        let level = values["logging.level"] ?? "info"
+        guard logLevels.contains(level) else {
+            throw Problem.invalidValue(key: "logging.level", value: level, expected: logLevels.joined(separator: ", "))
+        }
+        var database: String?
+        if let url = values["database.url"] {
+            if url.hasPrefix("sqlite://") {
+                database = String(url.dropFirst("sqlite://".count))
+            } else if url.contains("://") {
+                throw Problem.invalidValue(key: "database.url", value: url, expected: "sqlite://PATH (PostgreSQL arrives with its own issue)")
+            } else {
+                database = url
+            }
+            guard database?.isEmpty == false else { throw Problem.invalidValue(key: "database.url", value: url, expected: "a path") }
+        }
+        var adminKey: AccessKey?
+        if let id = environment["TARN_ADMIN_ACCESS_KEY_ID"], let secret = environment["TARN_ADMIN_SECRET_ACCESS_KEY"], !id.isEmpty, !secret.isEmpty {
+            adminKey = AccessKey(accessKeyID: id, secretAccessKey: secret)
+        }
+        return ServerConfiguration(
+            host: String(listen[..<colon]), port: port,
+            dataDirectory: URL(fileURLWithPath: values["data_dir"] ?? "./tarn-data"),
+            databasePath: database, objectStoreRoot: values["blockstore.local.path"].map { URL(fileURLWithPath: $0) },
+            logLevel: level, adminKey: adminKey)
+    }
+
+    /// A YAML file's settings as dotted keys; any key we do not know is an error, so a typo
+    /// does not silently fall back to a default.
+    static func fileValues(_ path: String) throws -> [String: String] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw Problem.unreadableFile(path, error.localizedDescription)
+        }
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch { throw Problem.unreadableFile(path, "\(error)") }
+        guard let root else { return [:] }
+        guard let map = root as? [String: Any] else { throw Problem.unreadableFile(path, "the top level is not a mapping") }
+        var out: [String: String] = [:]
+        func walk(_ node: [String: Any], _ prefix: String) throws {
+            for (k, v) in node {
+                let key = prefix.isEmpty ? k : prefix + "." + k
+                if let nested = v as? [String: Any] {
+                    try walk(nested, key)
+                } else if keys.contains(where: { $0.key == key }) {
+                    out[key] = "\(v)"
+                } else {
+                    throw Problem.unknownKey(key, source: path)
+                }
+            }
+        }
+        try walk(map, "")
+        return out
+    }
+}
