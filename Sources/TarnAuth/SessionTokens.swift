@@ -13,9 +13,11 @@ struct SessionTokens: Sendable {
     private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
 
     init(serverKey: SymmetricKey) {
-        // A key of its own, so a token's MAC never doubles as anything sealed with the server key.
-        let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: serverKey, info: Data("tarn session tokens v1".utf8), outputByteCount: 32)
-        keyBytes = derived.withUnsafeBytes { Array($0) }
+        // A key of its own (HMAC of a label under the server key), so a token MAC never doubles
+        // as anything sealed with the server key. Not HKDF: swift-crypto 3.12.3 HKDF.deriveKey
+        // corrupted the heap in release builds here (glibc malloc check caught it in extract).
+        let derived = HMAC<SHA256>.authenticationCode(for: Data("tarn session tokens v1".utf8), using: serverKey)
+        keyBytes = Array(derived)
     }
 
     private struct Header: Codable { var alg: String; var typ: String? }
