@@ -9,6 +9,8 @@ import Synchronization
 /// clearing a committed staging area costs the commit nothing.
 final class Maintenance: Sendable {
     private let stopped = Atomic<Bool>(false)
+    /// Signalled once the thread has left its loop and released its connections.
+    private let finished = DispatchSemaphore(value: 0)
 
     init(paths: [String], interval: Double = 0.25, sweep: (@Sendable () -> Void)?) throws {
         let connections = try paths.map { path in
@@ -20,7 +22,14 @@ final class Maintenance: Sendable {
             sqlite3_busy_timeout(conn.handle, 20)
             return conn
         }
-        let thread = Thread { [self] in
+        let owned = Owned(connections)
+        let thread = Thread { [self, owned] in
+            // The thread closes its connections itself, before it signals.
+            defer {
+                owned.connections.removeAll()
+                finished.signal()
+            }
+            let connections = owned.connections
             var ticks = 0
             while !stopped.load(ordering: .acquiring) {
                 Thread.sleep(forTimeInterval: interval)
@@ -43,5 +52,15 @@ final class Maintenance: Sendable {
         thread.start()
     }
 
-    func stop() { stopped.store(true, ordering: .releasing) }
+    private final class Owned: @unchecked Sendable {
+        var connections: [SQLiteConnection]
+        init(_ c: [SQLiteConnection]) { connections = c }
+    }
+
+    /// Stops the thread and waits until it has finished its current tick (at most one
+    /// interval), so no checkpoint runs while the store closes its own connections.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        finished.wait()
+    }
 }
