@@ -25,6 +25,8 @@ let package = Package(
         // The optional YAML configuration file: a full YAML parser (libyaml), which a hand-written
         // subset would only approximate.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // Already under Hummingbird: NIOThreadPool for blocking work (TarnBlock.BlockingPool).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // Already under Hummingbird; named so the server can order its graceful shutdown.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
@@ -42,7 +44,7 @@ let package = Package(
         // Object bytes: BlockStore protocol and the local file store (MD5 from swift-crypto).
         .target(
             name: "TarnBlock",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         // Users, access keys (secrets sealed with AES-GCM), request authentication.
         .target(

@@ -1,13 +1,14 @@
 import Crypto
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Serves `local://` namespaces from directories under `root`. An upload streams into
-/// `root/.tmp/`, is fsynced, and is renamed into `<namespace>/data/<xx>/<uuid>`: a fresh
+/// Serves `local://` namespaces from directories under `root`. An upload streams into a
+/// `TemporaryFile`, is fsynced, and is linked as `<namespace>/data/<xx>/<uuid>`: a fresh
 /// address every time, so bytes are never overwritten and branches can share them. MD5 is
 /// computed while the bytes flow. Leftover temporary files (a crash mid-upload) are removed
 /// when the store opens.
@@ -19,6 +20,8 @@ public final class LocalBlockStore: BlockStore {
     public let root: URL
     private let realRoot: String
     private let temporary: URL
+    /// Directories known to exist, so an upload does not stat its way down the tree each time.
+    private let madeDirectories = Mutex<Set<String>>([])
 
     public init(root: URL) throws {
         self.root = root
@@ -28,6 +31,12 @@ public final class LocalBlockStore: BlockStore {
         if fm.fileExists(atPath: temporary.path) { try fm.removeItem(at: temporary) }
         try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
         realRoot = Self.realPath(root.path) ?? root.path
+    }
+
+    private func ensureDirectory(_ dir: URL) throws {
+        if madeDirectories.withLock({ $0.contains(dir.path) }) { return }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        madeDirectories.withLock { _ = $0.insert(dir.path) }
     }
 
     static func realPath(_ path: String) -> String? {
@@ -58,41 +67,25 @@ public final class LocalBlockStore: BlockStore {
 
     public func put<Body: AsyncSequence>(namespace: String, body: Body) async throws -> StoredObject
         where Body.Element: Collection, Body.Element.Element == UInt8 {
-        let dir = try directory(for: namespace, create: true)
         let id = UUID().uuidString.lowercased()
-        let tmp = temporary.appendingPathComponent(id)
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BlockStoreError.io("cannot create \(tmp.path): errno \(errno)") }
-        var closed = false
-        defer {
-            if !closed { close(fd) }
-        }
+        let address = "data/\(id.prefix(2))/\(id)"
+        let target = try directory(for: namespace, create: true).appendingPathComponent(address)
+        try ensureDirectory(target.deletingLastPathComponent())
+        let file = try TemporaryFile(in: target.deletingLastPathComponent(), fallback: temporary.appendingPathComponent(id))
         var md5 = Insecure.MD5()
         var size: Int64 = 0
         do {
             for try await chunk in body {
-                try Self.writeAll(fd, chunk, hashInto: &md5)
+                try Self.writeAll(file.fd, chunk, hashInto: &md5)
                 size += Int64(chunk.count)
             }
-            guard fsync(fd) == 0 else { throw BlockStoreError.io("fsync failed: errno \(errno)") }
         } catch {
-            close(fd)
-            closed = true
-            unlink(tmp.path)
+            file.discard()
             if error is BlockStoreError { throw error }
             throw BlockStoreError.incompleteBody(String(describing: error))
         }
-        close(fd)
-        closed = true
-        let address = "data/\(id.prefix(2))/\(id)"
-        let target = dir.appendingPathComponent(address)
-        do {
-            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard rename(tmp.path, target.path) == 0 else { throw BlockStoreError.io("rename failed: errno \(errno)") }
-        } catch {
-            unlink(tmp.path)
-            throw error
-        }
+        // fsync and link block for milliseconds: off the cooperative threads.
+        try await BlockingPool.run { try file.publish(as: target) }
         let digest = md5.finalize().map { String(format: "%02x", $0) }.joined()
         return StoredObject(physicalAddress: address, size: size, md5: digest)
     }
