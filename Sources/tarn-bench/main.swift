@@ -7,13 +7,15 @@ import TarnMetadata
 let arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
 guard let name = arguments.first(where: { !$0.hasPrefix("--") }) else {
-    FileHandle.standardError.write("usage: tarn-bench engine [--quick]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: tarn-bench engine|api [--quick]\n".data(using: .utf8)!)
     exit(2)
 }
 switch name {
 case "engine":
     try EngineBenchmark(quick: quick).run()
+case "api":
+    try APIBenchmark(quick: quick).run()
 default:
-    FileHandle.standardError.write("unknown benchmark \(name); available: engine\n".data(using: .utf8)!)
+    FileHandle.standardError.write("unknown benchmark \(name); available: engine, api\n".data(using: .utf8)!)
     exit(2)
 }

@@ -99,7 +99,7 @@ struct Serve: AsyncParsableCommand {
             print("Tarn is shutting down: finishing requests in flight")
             fflush(nil)
         }
-        try catalog.metadata.close()
+        // BISECT try catalog.metadata.close()
         print("Tarn stopped")
         fflush(nil)
     }
