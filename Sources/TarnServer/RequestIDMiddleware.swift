@@ -25,10 +25,10 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         response.headers[Self.header] = id
         let elapsed = ContinuousClock.now - start
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         context.logger.info("request", metadata: [
             "method": .string(request.method.rawValue), "path": .string(request.uri.path),
-            "status": .stringConvertible(response.status.code),
-            "ms": .string(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
+            "status": .stringConvertible(response.status.code), "us": .stringConvertible(micros),
         ])
         return response
     }

@@ -59,11 +59,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(problem.description)
         }
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in LogOutput.standardError.handler(label: label, level: level) }
         let logger = Logger(label: "tarn")
         let catalog = try openCatalog(config)
         let authenticator = try openAuthenticator(catalog: catalog, dataDirectory: config.dataDirectory)
@@ -100,6 +96,7 @@ struct Serve: AsyncParsableCommand {
             fflush(nil)
         }
         // BISECT try catalog.metadata.close()
+        LogOutput.standardError.flush()
         print("Tarn stopped")
         fflush(nil)
     }
