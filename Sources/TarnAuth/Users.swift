@@ -52,6 +52,7 @@ extension Authenticator {
     /// Deletes a user with all its access keys; its session tokens stop working at once.
     public func deleteUser(_ id: String) throws {
         guard try store.deleteUser(id) else { throw AuthError.userNotFound(id) }
+        openedSecrets.removeAll()
     }
 
     /// A fresh key pair for an existing user; the secret is shown only in this answer.
@@ -78,5 +79,6 @@ extension Authenticator {
     public func deleteCredentials(user: String, accessKeyID: String) throws {
         _ = try self.user(user)
         guard try store.deleteCredential(user: user, accessKeyID: accessKeyID) else { throw AuthError.credentialsNotFound(accessKeyID) }
+        openedSecrets.remove(accessKeyID)
     }
 }

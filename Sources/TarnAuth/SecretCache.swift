@@ -1,0 +1,28 @@
+import Foundation
+import Synchronization
+
+/// Access keys' opened secrets for a few seconds. Deletions in this process remove entries
+/// at once; the time limit bounds how long another server sharing the database (PostgreSQL,
+/// later) could still accept a key deleted there.
+final class SecretCache: Sendable {
+    private struct Entry { var user: User; var secret: String; var expires: UInt64 }
+    private let entries = Mutex<[String: Entry]>([:])
+    private let lifetime: UInt64 = 10 * 1_000_000_000
+    private let capacity = 10_000
+
+    /// The cached value for `id`, or `load()`'s (which is cached when it is not nil).
+    func lookup(_ id: String, load: () -> (user: User, secret: String)?) -> (user: User, secret: String)? {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let e = entries.withLock({ $0[id] }), e.expires > now { return (e.user, e.secret) }
+        guard let loaded = load() else { return nil }
+        entries.withLock { map in
+            if map.count >= capacity { map.removeAll() }
+            map[id] = Entry(user: loaded.user, secret: loaded.secret, expires: now + lifetime)
+        }
+        return loaded
+    }
+
+    func remove(_ id: String) { entries.withLock { _ = $0.removeValue(forKey: id) } }
+
+    func removeAll() { entries.withLock { $0.removeAll() } }
+}
