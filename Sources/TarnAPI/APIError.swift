@@ -10,10 +10,13 @@ import TarnCore
 public struct APIError: HTTPResponseError {
     public let status: HTTPResponse.Status
     public let message: String
+    /// Fields some errors carry beside `message` (a merge conflict's `reference`).
+    public let extra: [String: String]
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, extra: [String: String] = [:]) {
         self.status = status
         self.message = message
+        self.extra = extra
     }
 
     /// Missing or wrong credentials, in lakeFS's words.
@@ -25,7 +28,7 @@ public struct APIError: HTTPResponseError {
             headers[.contentLength] = "0"
             return Response(status: status, headers: headers)
         }
-        let body = try JSONEncoder().encode(["message": message])
+        let body = try JSONEncoder().encode(extra.merging(["message": message]) { $1 })
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

@@ -16,3 +16,8 @@ public struct APIRequestContext: UserRequestContext {
         user = nil
     }
 }
+
+extension UserRequestContext {
+    /// Who a commit is recorded as made by: the authenticated user's ID.
+    var committer: String { user?.id ?? "" }
+}

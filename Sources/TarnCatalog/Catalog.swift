@@ -48,6 +48,14 @@ public final class Catalog: Sendable {
         return (entry, repo)
     }
 
+    /// Runs an engine operation whose cost grows with the data (commit, merge, diff, log,
+    /// revert, reset, repository delete) on `BlockingPool`, so that it never holds one of the
+    /// two cooperative threads for seconds. Point operations stay inline: the hop costs more.
+    public func background<T: Sendable>(_ body: @escaping @Sendable (VersioningEngine) throws -> T) async throws -> T {
+        let engine = self.engine
+        return try await BlockingPool.run { try body(engine) }
+    }
+
     /// A reader over the bytes of an entry the caller has already looked up (or a range of them).
     public func open(_ entry: Entry, in repository: String, range: ClosedRange<Int64>?) throws -> ObjectReader {
         let repo = try engine.repository(repository)

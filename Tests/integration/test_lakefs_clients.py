@@ -1,4 +1,5 @@
 """The unmodified lakeFS Python clients (`lakefs`, `lakefs-sdk`) against a real Tarn server."""
+import json
 import uuid
 
 import lakefs
@@ -83,9 +84,13 @@ def test_merge_conflict_is_a_conflict(repo):
     dev.commit(message="dev")
     main.object("f").upload(data="main")
     main.commit(message="main")
-    with pytest.raises(ConflictException):
+    with pytest.raises(ConflictException) as conflict:
         dev.merge_into(main)
-    dev.merge_into(main, strategy="source-wins")
+    # The body is a MergeResult as well as an error: both keys are there.
+    body = json.loads(conflict.value.body) if isinstance(conflict.value.body, str) else conflict.value.body
+    assert "reference" in body and body["message"].startswith("conflict found")
+    merged = dev.merge_into(main, strategy="source-wins")
+    assert repo.commit(merged).get_commit().committer == "admin"
     assert main.object("f").reader().read() == b"dev"
 
 

@@ -6,7 +6,7 @@ import TarnCore
 struct Branches {
     let catalog: Catalog
 
-    func register<Context: RequestContext>(_ api: RouterGroup<Context>) {
+    func register<Context: UserRequestContext>(_ api: RouterGroup<Context>) {
         api.get("repositories/:repository/branches") { request, context in
             let q = PageQuery(request)
             let page = try catalog.engine.listBranches(repository: try context.parameters.require("repository"),
@@ -33,10 +33,10 @@ struct Branches {
         }
         api.post("repositories/:repository/branches/:branch/commits") { request, context in
             let body = try await request.decode(as: CommitCreation.self, context: context)
-            let commit = try catalog.engine.commit(
-                repository: try context.parameters.require("repository"), branch: try context.parameters.require("branch"),
-                CommitOptions(message: body.message, committer: "", metadata: body.metadata ?? [:], date: body.date,
-                              allowEmpty: body.allow_empty ?? false))
+            let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
+            let options = CommitOptions(message: body.message, committer: context.committer, metadata: body.metadata ?? [:],
+                                        date: body.date, allowEmpty: body.allow_empty ?? false)
+            let commit = try await catalog.background { try $0.commit(repository: repository, branch: branch, options) }
             return EditedResponse(status: .created, response: CommitJSON(commit))
         }
     }

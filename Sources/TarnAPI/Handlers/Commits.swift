@@ -11,11 +11,14 @@ struct Commits {
         api.get("repositories/:repository/refs/:ref/commits") { request, context in
             let q = PageQuery(request)
             let params = request.uri.queryParameters
-            let page = try catalog.engine.log(
-                repository: try context.parameters.require("repository"), ref: try context.parameters.require("ref"),
-                after: q.after, amount: q.amount, firstParent: request.flag("first_parent"),
-                objects: params.getAll("objects").map { String($0) }, prefixes: params.getAll("prefixes").map { String($0) },
-                stopAt: params.get("stop_at").map { String($0) })
+            let repository = try context.parameters.require("repository"), ref = try context.parameters.require("ref")
+            let firstParent = request.flag("first_parent"), stopAt = params.get("stop_at").map { String($0) }
+            let objects = params.getAll("objects").map { String($0) }, prefixes = params.getAll("prefixes").map { String($0) }
+            // A log filtered by objects may walk the whole history: off the cooperative threads.
+            let page = try await catalog.background {
+                try $0.log(repository: repository, ref: ref, after: q.after, amount: q.amount, firstParent: firstParent,
+                           objects: objects, prefixes: prefixes, stopAt: stopAt)
+            }
             return ListResponse(page.items.map(CommitJSON.init), hasMore: page.hasMore) { $0.id }
         }
         api.get("repositories/:repository/commits/:commit") { _, context in

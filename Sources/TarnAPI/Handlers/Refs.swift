@@ -8,22 +8,27 @@ import TarnCore
 struct Refs {
     let catalog: Catalog
 
-    func register<Context: RequestContext>(_ api: RouterGroup<Context>) {
+    func register<Context: UserRequestContext>(_ api: RouterGroup<Context>) {
         api.get("repositories/:repository/refs/:ref/diff/:right") { request, context in
             let q = PageQuery(request)
             let mode: DiffMode = request.uri.queryParameters.get("type") == "two_dot" ? .twoDot : .threeDot
-            let page = try catalog.engine.diff(
-                repository: try context.parameters.require("repository"), left: try context.parameters.require("ref"),
-                right: try context.parameters.require("right"), mode: mode, prefix: q.prefix,
-                delimiter: request.uri.queryParameters.get("delimiter").map { String($0) } ?? "", after: q.after, amount: q.amount)
+            let repository = try context.parameters.require("repository"), left = try context.parameters.require("ref")
+            let right = try context.parameters.require("right")
+            let delimiter = request.uri.queryParameters.get("delimiter").map { String($0) } ?? ""
+            let page = try await catalog.background {
+                try $0.diff(repository: repository, left: left, right: right, mode: mode, prefix: q.prefix,
+                            delimiter: delimiter, after: q.after, amount: q.amount)
+            }
             return ListResponse(page.items.map(DiffJSON.init), hasMore: page.hasMore) { $0.path }
         }
         api.get("repositories/:repository/branches/:branch/diff") { request, context in
             let q = PageQuery(request)
-            let page = try catalog.engine.diffUncommitted(
-                repository: try context.parameters.require("repository"), branch: try context.parameters.require("branch"),
-                prefix: q.prefix, delimiter: request.uri.queryParameters.get("delimiter").map { String($0) } ?? "",
-                after: q.after, amount: q.amount)
+            let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
+            let delimiter = request.uri.queryParameters.get("delimiter").map { String($0) } ?? ""
+            let page = try await catalog.background {
+                try $0.diffUncommitted(repository: repository, branch: branch, prefix: q.prefix, delimiter: delimiter,
+                                       after: q.after, amount: q.amount)
+            }
             return ListResponse(page.items.map(DiffJSON.init), hasMore: page.hasMore) { $0.path }
         }
         api.post("repositories/:repository/refs/:ref/merge/:destination") { request, context in
@@ -38,15 +43,17 @@ struct Refs {
             case "source-wins": strategy = .sourceWins
             default: throw APIError(.badRequest, "invalid strategy: \(body.strategy!)")
             }
-            let options = MergeOptions(message: body.message.flatMap { $0.isEmpty ? nil : $0 }, metadata: body.metadata ?? [:],
+            let options = MergeOptions(message: body.message.flatMap { $0.isEmpty ? nil : $0 }, committer: context.committer,
+                                       metadata: body.metadata ?? [:],
                                        strategy: strategy, squash: body.squash_merge ?? false, allowEmpty: body.allow_empty ?? false)
+            let repository = try context.parameters.require("repository"), source = try context.parameters.require("ref")
+            let destination = try context.parameters.require("destination")
             do {
-                let commit = try catalog.engine.merge(repository: try context.parameters.require("repository"),
-                                                      source: try context.parameters.require("ref"),
-                                                      into: try context.parameters.require("destination"), options)
+                let commit = try await catalog.background { try $0.merge(repository: repository, source: source, into: destination, options) }
                 return MergeResultJSON(reference: commit.id)
             } catch EngineError.conflict(let paths) {
-                throw APIError(.conflict, "conflict found: \(paths.prefix(20).joined(separator: ", "))")
+                // A MergeResult body (empty reference) as well as the message every error has.
+                throw APIError(.conflict, "conflict found: \(paths.prefix(20).joined(separator: ", "))", extra: ["reference": ""])
             }
         }
         api.get("repositories/:repository/refs/:ref/merge/:destination") { _, context in
@@ -67,27 +74,34 @@ struct Refs {
             case "common_prefix": scope = .prefix(body.path ?? "")
             default: throw APIError(.badRequest, "invalid reset type: \(body.type)")
             }
-            try catalog.engine.resetBranch(repository: try context.parameters.require("repository"),
-                                           branch: try context.parameters.require("branch"), scope: scope)
+            let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
+            try await catalog.background { try $0.resetBranch(repository: repository, branch: branch, scope: scope) }
             return HTTPResponse.Status.noContent
         }
         api.put("repositories/:repository/branches/:branch/hard_reset") { request, context in
-            _ = try catalog.engine.hardReset(repository: try context.parameters.require("repository"),
-                                             branch: try context.parameters.require("branch"), to: try request.requiredQuery("ref"))
+            let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
+            let ref = try request.requiredQuery("ref")
+            _ = try await catalog.background { try $0.hardReset(repository: repository, branch: branch, to: ref) }
             return HTTPResponse.Status.noContent
         }
         api.post("repositories/:repository/branches/:branch/revert") { request, context in
             let body = try await request.decode(as: RevertCreation.self, context: context)
-            _ = try catalog.engine.revert(repository: try context.parameters.require("repository"),
-                                          branch: try context.parameters.require("branch"), ref: body.ref,
-                                          parentNumber: body.parent_number ?? 0, allowEmpty: body.allow_empty ?? false)
+            let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
+            let committer = context.committer
+            _ = try await catalog.background {
+                try $0.revert(repository: repository, branch: branch, ref: body.ref, parentNumber: body.parent_number ?? 0,
+                              committer: committer, allowEmpty: body.allow_empty ?? false)
+            }
             return HTTPResponse.Status.noContent
         }
         api.post("repositories/:repository/branches/:branch/cherry-pick") { request, context in
             let body = try await request.decode(as: CherryPickCreation.self, context: context)
-            let commit = try catalog.engine.cherryPick(repository: try context.parameters.require("repository"),
-                                                       branch: try context.parameters.require("branch"), ref: body.ref,
-                                                       parentNumber: body.parent_number ?? 0)
+            let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
+            let committer = context.committer
+            let commit = try await catalog.background {
+                try $0.cherryPick(repository: repository, branch: branch, ref: body.ref, parentNumber: body.parent_number ?? 0,
+                                  committer: committer)
+            }
             return EditedResponse(status: .created, response: CommitJSON(commit))
         }
     }

@@ -27,7 +27,8 @@ struct Repositories {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
         }
         api.delete("repositories/:repository") { _, context in
-            try catalog.engine.deleteRepository(try context.parameters.require("repository"))
+            let repository = try context.parameters.require("repository")
+            try await catalog.background { try $0.deleteRepository(repository) }
             return HTTPResponse.Status.noContent
         }
     }
