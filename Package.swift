@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // Already under Hummingbird: NIOThreadPool for blocking work (TarnBlock.BlockingPool).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Metrics API (counters, meters, timers) and its Prometheus backend for GET /metrics.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Already under Hummingbird; named so the server can order its graceful shutdown.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
@@ -52,7 +55,8 @@ let package = Package(
             dependencies: ["TarnCore", "TarnMetadata", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Use cases over the engine and the block stores; what every wire module talks to.
-        .target(name: "TarnCatalog", dependencies: ["TarnCore", "TarnMetadata", "TarnBlock"]),
+        .target(name: "TarnCatalog", dependencies: ["TarnCore", "TarnMetadata", "TarnBlock",
+                                                    .product(name: "Metrics", package: "swift-metrics")]),
         // The lakeFS-compatible REST API (/api/v1): handlers, JSON models, error mapping.
         .target(
             name: "TarnAPI",
@@ -64,7 +68,8 @@ let package = Package(
             dependencies: ["TarnAPI", "TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                           .product(name: "Yams", package: "Yams")]
+                           .product(name: "Yams", package: "Yams"), .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "Metrics", package: "swift-metrics")]
         ),
         .executableTarget(
             name: "tarn",

@@ -33,6 +33,8 @@ public final class Catalog: Sendable {
                                             contentType: String?, metadata: [String: String]) async throws -> (entry: Entry, repository: Repository)
         where Body.Element: Collection, Body.Element.Element == UInt8 {
         guard !path.isEmpty else { throw EngineError.invalidArgument("empty path") }
+        CatalogMetrics.activeUploads.increment()
+        defer { CatalogMetrics.activeUploads.decrement() }
         let repo = try engine.repository(repository)
         _ = try engine.branch(repository: repository, name: branch)
         let stored = try await blocks.put(namespace: repo.storageNamespace, body: body)
@@ -45,6 +47,8 @@ public final class Catalog: Sendable {
             try? blocks.delete(namespace: repo.storageNamespace, address: stored.physicalAddress)
             throw error
         }
+        CatalogMetrics.objectsStaged.increment()
+        CatalogMetrics.bytesStaged.increment(by: Int(stored.size))
         return (entry, repo)
     }
 
@@ -54,6 +58,20 @@ public final class Catalog: Sendable {
     public func background<T: Sendable>(_ body: @escaping @Sendable (VersioningEngine) throws -> T) async throws -> T {
         let engine = self.engine
         return try await BlockingPool.run { try body(engine) }
+    }
+
+    /// Commits a branch's staged changes (on the blocking pool).
+    public func commit(repository: String, branch: String, _ options: CommitOptions) async throws -> Commit {
+        let commit = try await background { try $0.commit(repository: repository, branch: branch, options) }
+        CatalogMetrics.commits.increment()
+        return commit
+    }
+
+    /// Merges `source` into the branch `destination` (on the blocking pool).
+    public func merge(repository: String, source: String, into destination: String, _ options: MergeOptions) async throws -> Commit {
+        let commit = try await background { try $0.merge(repository: repository, source: source, into: destination, options) }
+        CatalogMetrics.merges.increment()
+        return commit
     }
 
     /// A reader over the bytes of an entry the caller has already looked up (or a range of them).

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import TarnAPI
 import TarnAuth
 import TarnBlock
@@ -11,9 +12,10 @@ import TarnMetadata
 /// server is bound to (the one asked for, or the one the system chose for port 0), once it
 /// accepts connections.
 public func buildApplication(catalog: Catalog, authenticator: Authenticator, configuration: ServerConfiguration, logger: Logger,
+                             metrics: PrometheusCollectorRegistry? = nil,
                              onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(catalog: catalog, authenticator: authenticator),
+        router: buildRouter(catalog: catalog, authenticator: authenticator, metrics: metrics),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tarn"),
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger
@@ -22,8 +24,15 @@ public func buildApplication(catalog: Catalog, authenticator: Authenticator, con
 
 /// The router alone, for tests that drive it without a socket (`authenticator == nil`
 /// serves without authentication: handler tests only).
-public func buildRouter(catalog: Catalog, authenticator: Authenticator?) -> Router<APIRequestContext> {
+public func buildRouter(catalog: Catalog, authenticator: Authenticator?,
+                        metrics: PrometheusCollectorRegistry? = nil) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
+    if let metrics {
+        // Outside the request-ID middleware, which turns errors into responses: so error
+        // responses get their latency recorded too, not only a count.
+        router.add(middleware: MetricsMiddleware())
+        ServerMetrics.register(on: router, registry: metrics)
+    }
     router.add(middleware: RequestIDMiddleware())
     addAPIRoutes(to: router, catalog: catalog, authenticator: authenticator)
     return router

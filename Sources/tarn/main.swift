@@ -61,6 +61,7 @@ struct Serve: AsyncParsableCommand {
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
         LoggingSystem.bootstrap { label in LogOutput.standardError.handler(label: label, level: level) }
         let logger = Logger(label: "tarn")
+        let metrics = ServerMetrics.bootstrap()
         let catalog = try openCatalog(config)
         let authenticator = try openAuthenticator(catalog: catalog, dataDirectory: config.dataDirectory)
         let admin = try authenticator.ensureAdmin(fixed: config.adminKey)
@@ -69,7 +70,8 @@ struct Serve: AsyncParsableCommand {
         let dataDir = config.dataDirectory.path
         // Printed once the socket accepts connections, so a script (or a test) that waits for
         // this line can use the server at once; with --listen HOST:0 it names the chosen port.
-        let app = buildApplication(catalog: catalog, authenticator: authenticator, configuration: config, logger: logger) { bound in
+        let app = buildApplication(catalog: catalog, authenticator: authenticator, configuration: config, logger: logger,
+                                   metrics: metrics) { bound in
             var lines = ["Tarn is listening on http://\(shownHost):\(bound)"]
             if quickstart {
                 let url = "http://\(shownHost):\(bound)"

@@ -36,7 +36,7 @@ struct Branches {
             let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
             let options = CommitOptions(message: body.message, committer: context.committer, metadata: body.metadata ?? [:],
                                         date: body.date, allowEmpty: body.allow_empty ?? false)
-            let commit = try await catalog.background { try $0.commit(repository: repository, branch: branch, options) }
+            let commit = try await catalog.commit(repository: repository, branch: branch, options)
             return EditedResponse(status: .created, response: CommitJSON(commit))
         }
     }

@@ -49,7 +49,7 @@ struct Refs {
             let repository = try context.parameters.require("repository"), source = try context.parameters.require("ref")
             let destination = try context.parameters.require("destination")
             do {
-                let commit = try await catalog.background { try $0.merge(repository: repository, source: source, into: destination, options) }
+                let commit = try await catalog.merge(repository: repository, source: source, into: destination, options)
                 return MergeResultJSON(reference: commit.id)
             } catch EngineError.conflict(let paths) {
                 // A MergeResult body (empty reference) as well as the message every error has.
