@@ -29,6 +29,14 @@ struct Auth {
     }
     struct AuthCapabilities: Codable, ResponseEncodable { var invite_user = false; var forgot_password = false }
 
+    /// The access key ID of an HTTP Basic `Authorization` header, if that is how the request
+    /// authenticated.
+    static func basicAccessKeyID(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.hasPrefix("Basic "),
+              let decoded = Data(base64Encoded: String(header.dropFirst(6))) else { return nil }
+        return String(decoding: decoded, as: UTF8.self).split(separator: ":", maxSplits: 1).first.map(String.init)
+    }
+
     /// Endpoints that need no credentials.
     func registerOpen<Context: RequestContext>(_ api: RouterGroup<Context>) {
         api.post("auth/login") { request, context in
@@ -66,7 +74,10 @@ struct Auth {
             UserJSON(try authenticator.user(try context.parameters.require("user")))
         }
         api.delete("auth/users/:user") { _, context in
-            try authenticator.deleteUser(try context.parameters.require("user"))
+            let id = try context.parameters.require("user")
+            // Locking oneself out is never what a client meant.
+            guard id != context.user?.id else { throw APIError(.forbidden, "cannot delete the user making the request") }
+            try authenticator.deleteUser(id)
             return HTTPResponse.Status.noContent
         }
         api.get("auth/users/:user/credentials") { request, context in
@@ -83,8 +94,12 @@ struct Auth {
             CredentialsJSON(try authenticator.credentials(user: try context.parameters.require("user"),
                                                           accessKeyID: try context.parameters.require("key")))
         }
-        api.delete("auth/users/:user/credentials/:key") { _, context in
-            try authenticator.deleteCredentials(user: try context.parameters.require("user"), accessKeyID: try context.parameters.require("key"))
+        api.delete("auth/users/:user/credentials/:key") { request, context in
+            let key = try context.parameters.require("key")
+            guard key != Self.basicAccessKeyID(request) else {
+                throw APIError(.forbidden, "cannot delete the access key the request is signed with")
+            }
+            try authenticator.deleteCredentials(user: try context.parameters.require("user"), accessKeyID: key)
             return HTTPResponse.Status.noContent
         }
     }

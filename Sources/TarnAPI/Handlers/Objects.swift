@@ -125,8 +125,11 @@ struct Objects {
         var range: ClosedRange<Int64>?
         if let header = request.headers[.range] {
             guard let parsed = Self.parseRange(header, size: entry.size) else {
-                headers[.contentRange] = "bytes */\(entry.size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
+                // An error like every other (JSON, none for HEAD), plus the size clients read
+                // from Content-Range to tell end of file.
+                var response = try APIError(.rangeNotSatisfiable, "Requested Range Not Satisfiable").response(from: request, context: context)
+                response.headers[.contentRange] = "bytes */\(entry.size)"
+                return response
             }
             range = parsed
         }
