@@ -64,8 +64,10 @@ public struct APIError: HTTPResponseError {
             return APIError(.notFound, e.description)
         case .alreadyExists, .conflict:
             return APIError(.conflict, e.description)
-        case .notAllowed:
+        case .notAllowed, .protectedBranch:
             return APIError(.forbidden, e.description)
+        case .preconditionFailed:
+            return APIError(.preconditionFailed, e.description)
         case .concurrentUpdate:
             return APIError(.serviceUnavailable, e.description)
         case .corrupt, .storage:

@@ -183,3 +183,26 @@ def test_pagination_over_2500_objects(tarn_url, repo):
         assert seen == [f"many/{j:05d}" for j in range(2500)]
         state = lakefs_sdk.InternalApi(api).get_setup_state()
         assert state.state == "initialized"
+
+
+def test_branch_protection_through_the_sdk(tarn_url, repo):
+    with lakefs_sdk.ApiClient(lakefs_sdk.Configuration(host=tarn_url + "/api/v1", username=ADMIN_KEY_ID,
+                                                       password=ADMIN_SECRET)) as api:
+        repos = lakefs_sdk.RepositoriesApi(api)
+        read = repos.get_branch_protection_rules_with_http_info(repo.id)
+        etag = read.headers["ETag"]
+        assert read.data == []
+        repos.set_branch_protection_rules(repo.id, [lakefs_sdk.BranchProtectionRule(pattern="main")], if_match=etag)
+        assert [r.pattern for r in repos.get_branch_protection_rules(repo.id)] == ["main"]
+        # A stale ETag is refused, the rules stay.
+        with pytest.raises(lakefs_sdk.exceptions.ApiException) as stale:
+            repos.set_branch_protection_rules(repo.id, [], if_match=etag)
+        assert stale.value.status == 412
+    # The protected branch refuses uploads; a branch merged into it still lands.
+    with pytest.raises(lakefs.exceptions.ForbiddenException):
+        repo.branch("main").object("direct.txt").upload(data=b"no")
+    dev = repo.branch("dev").create(source_reference="main")
+    dev.object("via-merge.txt").upload(data=b"yes")
+    dev.commit(message="on dev")
+    dev.merge_into(repo.branch("main"))
+    assert repo.branch("main").object("via-merge.txt").reader().read() == b"yes"

@@ -127,6 +127,11 @@ def test_every_operation_answers_as_documented(api):
     api.post(f"{r}/branches/main/cherry-pick", json={"ref": "dev"})
     api.post(f"{r}/branches/main/objects?path=staged", data=b"s")
     api.put(f"{r}/branches/main", json={"type": "reset"})
+    etag = api.get(f"{r}/settings/branch_protection").headers["ETag"]
+    assert api.put(f"{r}/settings/branch_protection", json=[{"pattern": "ma*"}], headers={"If-Match": etag}).status_code == 204
+    assert api.put(f"{r}/settings/branch_protection", json=[], headers={"If-Match": etag}).status_code == 412
+    assert api.post(f"{r}/branches/main/objects?path=p", data=b"p").status_code == 403
+    api.put(f"{r}/settings/branch_protection", json=[])
     api.put(f"{r}/branches/main/hard_reset?ref=v1")
     api.delete(f"{r}/tags/v1")
     api.delete(f"{r}/branches/dev")

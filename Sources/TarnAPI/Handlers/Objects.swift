@@ -162,12 +162,15 @@ struct Objects {
         return start...min(end, size - 1)
     }
 
-    /// `X-Lakefs-Meta-<k>` headers → metadata `<k>` (lower-cased).
+    /// `X-Lakefs-Meta-<k>` headers → metadata `<k>` (lower-cased); `X-Lakefs-Internal-<k>` →
+    /// `::lakefs::<k>`.
     static func userMetadata(_ headers: HTTPFields) -> [String: String] {
         var out: [String: String] = [:]
         for field in headers {
             let name = field.name.canonicalName
             if name.hasPrefix("x-lakefs-meta-") { out[String(name.dropFirst("x-lakefs-meta-".count))] = field.value }
+            // lakectl's own bookkeeping (client mtime...), kept apart from user metadata.
+            if name.hasPrefix("x-lakefs-internal-") { out["::lakefs::" + name.dropFirst("x-lakefs-internal-".count)] = field.value }
         }
         return out
     }

@@ -21,6 +21,7 @@ public func addAPIRoutes<Context: UserRequestContext>(to router: Router<Context>
     Refs(catalog: catalog).register(api)
     Tags(catalog: catalog).register(api)
     Objects(catalog: catalog).register(api)
+    BranchProtection(catalog: catalog).register(api)
 }
 
 /// `prefix`, `after` and `amount` as lakeFS reads them: amount defaults to 100, values above

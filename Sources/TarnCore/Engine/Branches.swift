@@ -35,6 +35,7 @@ extension VersioningEngine {
     /// Discards uncommitted changes: all of them, one object's, or those under a prefix.
     public func resetBranch(repository: String, branch: String, scope: ResetScope = .all) throws {
         _ = try requireBranch(repository, branch)
+        try requireUnprotected(repository, branch, action: "reset")
         switch scope {
         case .all:
             _ = try store.resetBranch(repository: repository, branch: branch, head: nil, expectedHead: nil)
@@ -49,6 +50,7 @@ extension VersioningEngine {
     @discardableResult
     public func hardReset(repository: String, branch: String, to ref: String) throws -> Branch {
         _ = try requireBranch(repository, branch)
+        try requireUnprotected(repository, branch, action: "reset")
         let commit = try resolveCommit(repository: repository, ref: ref)
         return try withBranchLock(repository, branch) {
             _ = try store.resetBranch(repository: repository, branch: branch, head: commit.id, expectedHead: nil)

@@ -25,6 +25,7 @@ extension VersioningEngine {
     @discardableResult
     public func commit(repository: String, branch: String, _ options: CommitOptions) throws -> Commit {
         let initial = try requireBranch(repository, branch)
+        try requireUnprotected(repository, branch, action: "commit to")
         if !options.allowEmpty, try !store.hasStagedChanges(tokens: initial.readTokens) {
             throw EngineError.noChanges
         }

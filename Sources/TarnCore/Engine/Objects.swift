@@ -16,6 +16,7 @@ extension VersioningEngine {
                 throw EngineError.invalidArgument("entry path \(e.path) does not match \(c.path)")
             }
         }
+        try requireUnprotected(repository, branch, action: "write to")
         do {
             try store.stage(repository: repository, branch: branch, changes: changes)
         } catch EngineError.branchNotFound(let b) {

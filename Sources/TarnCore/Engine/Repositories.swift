@@ -26,5 +26,6 @@ extension VersioningEngine {
     public func deleteRepository(_ name: String) throws {
         _ = try requireRepository(name)
         try store.deleteRepository(name)
+        forgetProtection(name)
     }
 }

@@ -15,6 +15,9 @@ public final class VersioningEngine: Sendable {
     /// do not spend work on a compare-and-swap they would lose. Across processes the CAS in
     /// `completeCommit` still decides. Writers never take these locks.
     private let branchLocks = Mutex<[String: NSLock]>([:])
+    /// Protection patterns per repository, read once and dropped when this process changes
+    /// them: every staged write checks them.
+    let protectionPatterns = Mutex<[String: [String]]>([:])
 
     public init(store: any MetadataStore, policy: RangePolicy = .standard, cacheBytes: Int = 256 << 20,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {

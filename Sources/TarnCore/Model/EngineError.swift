@@ -19,6 +19,10 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case namespaceInUse(String)
     /// Deleting the default branch, writing to a commit, `branch@` where a branch is needed...
     case notAllowed(String)
+    /// A write to a branch that a protection rule covers.
+    case protectedBranch(branch: String, action: String)
+    /// An update conditioned on a version that is no longer current (If-Match).
+    case preconditionFailed(String)
     /// The destination of a merge (or a revert / cherry-pick target) has uncommitted changes.
     case dirtyBranch(String)
     /// Nothing to commit or merge, and the caller did not allow an empty commit.
@@ -46,6 +50,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .alreadyExists(kind, name): return "\(kind) already exists: \(name)"
         case let .namespaceInUse(ns): return "storage namespace already in use: \(ns)"
         case let .notAllowed(message): return "operation not allowed: \(message)"
+        case let .protectedBranch(branch, action): return "cannot \(action) protected branch \(branch)"
+        case let .preconditionFailed(message): return "precondition failed: \(message)"
         case let .dirtyBranch(name): return "branch has uncommitted changes: \(name)"
         case .noChanges: return "no changes"
         case let .conflict(paths): return "conflict on \(paths.count) path(s): \(paths.prefix(10).joined(separator: ", "))"

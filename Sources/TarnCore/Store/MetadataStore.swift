@@ -70,4 +70,12 @@ public protocol MetadataStore: Sendable {
     func tag(repository: String, name: String) throws -> Tag?
     func listTags(repository: String, prefix: String, after: String, limit: Int) throws -> [Tag]
     func deleteTag(repository: String, name: String) throws
+
+    // MARK: Branch protection
+
+    /// A repository's protection patterns and their version (0 when none were ever set).
+    func branchProtection(repository: String) throws -> (patterns: [String], version: Int64)
+    /// Replaces the patterns if the version is still `expectedVersion` (any version when nil);
+    /// returns the new version, or nil when it was not.
+    func setBranchProtection(repository: String, patterns: [String], expectedVersion: Int64?) throws -> Int64?
 }

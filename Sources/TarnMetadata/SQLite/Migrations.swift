@@ -6,6 +6,7 @@ enum Migrations {
     static let refs: [(version: Int, name: String, sql: [UInt8])] = [
         (1, "0001_initial", PackageResources._001_initial_sql),
         (2, "0002_credentials", PackageResources._002_credentials_sql),
+        (3, "0003_branch_protection", PackageResources._003_branch_protection_sql),
     ]
 
     /// The trees file: ranges and metaranges.

@@ -194,7 +194,7 @@ public final class SQLiteStore: MetadataStore {
             var tokens: [Int64] = []
             while try s.step() { tokens += [s.int(0)] + Self.tokens(s.text(1)) }
             try drop(tokens, c)
-            for table in ["branches", "tags", "commits"] {
+            for table in ["branches", "tags", "commits", "branch_protection"] {
                 try c.statement("DELETE FROM \(table) WHERE repository = ?").bind(.text(name)).run()
             }
             try c.statement("DELETE FROM repositories WHERE name = ?").bind(.text(name)).run()
@@ -499,6 +499,35 @@ public final class SQLiteStore: MetadataStore {
     public func deleteTag(repository: String, name: String) throws {
         try write { c in
             try c.statement("DELETE FROM tags WHERE repository = ? AND name = ?").bind(.text(repository), .text(name)).run()
+        }
+    }
+
+    // MARK: Branch protection
+
+    public func branchProtection(repository: String) throws -> (patterns: [String], version: Int64) {
+        try read { c in
+            guard try repositoryExists(c, repository) else { throw EngineError.repositoryNotFound(repository) }
+            let s = try c.statement("SELECT patterns, version FROM branch_protection WHERE repository = ?")
+            s.bind(.text(repository))
+            guard try s.step() else { return ([], 0) }
+            let patterns = (try? JSONDecoder().decode([String].self, from: Data(s.text(0).utf8))) ?? []
+            return (patterns, s.int(1))
+        }
+    }
+
+    public func setBranchProtection(repository: String, patterns: [String], expectedVersion: Int64?) throws -> Int64? {
+        let json = String(decoding: try JSONEncoder().encode(patterns), as: UTF8.self)
+        return try write { c in
+            guard try repositoryExists(c, repository) else { throw EngineError.repositoryNotFound(repository) }
+            let s = try c.statement("SELECT version FROM branch_protection WHERE repository = ?")
+            s.bind(.text(repository))
+            let current = try s.step() ? s.int(0) : 0
+            if let expectedVersion, expectedVersion != current { return nil }
+            try c.statement("""
+                INSERT INTO branch_protection (repository, patterns, version) VALUES (?, ?, ?)
+                ON CONFLICT (repository) DO UPDATE SET patterns = excluded.patterns, version = excluded.version
+                """).bind(.text(repository), .text(json), .int(current + 1)).run()
+            return current + 1
         }
     }
 
