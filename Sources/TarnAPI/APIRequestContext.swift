@@ -10,6 +10,7 @@ public protocol UserRequestContext: RequestContext {
 public struct APIRequestContext: UserRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var user: User?
+    public var responseEncoder: some ResponseEncoder { APIResponseEncoder() }
 
     public init(source: Source) {
         coreContext = .init(source: source)
