@@ -71,6 +71,15 @@ extension TestClientProtocol {
             }
             let conflict = try await client.upload("repo", "main", "top.txt", "again", headers: [.ifNoneMatch: "*"])
             #expect(conflict.status == .preconditionFailed)
+            // If-Match: only over the version the client read.
+            let current = try await client.execute(uri: "/api/v1/repositories/repo/refs/main/objects/stat?path=top.txt", method: .get)
+            let etag = "\"" + (try json(current.body)["checksum"] as! String) + "\""
+            let stale = try await client.upload("repo", "main", "top.txt", "v2", headers: [.ifMatch: "\"0000\""])
+            #expect(stale.status == .preconditionFailed)
+            let missing = try await client.upload("repo", "main", "absent.txt", "v2", headers: [.ifMatch: "*"])
+            #expect(missing.status == .preconditionFailed)
+            let matched = try await client.upload("repo", "main", "top.txt", "v2", headers: [.ifMatch: etag])
+            #expect(matched.status == .created)
             try await client.execute(uri: "/api/v1/repositories/repo/branches/main/objects?path=top.txt", method: .delete) {
                 #expect($0.status == .noContent)
             }

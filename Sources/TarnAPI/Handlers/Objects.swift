@@ -18,9 +18,17 @@ struct Objects {
             let repository = try context.parameters.require("repository")
             let branch = try context.parameters.require("branch")
             let path = try request.requiredQuery("path")
+            // Preconditions are checked before the bytes flow (a client waiting on 100-continue
+            // sends nothing in vain); a writer racing between check and stage can still win.
             if request.headers[.ifNoneMatch] == "*",
                (try? catalog.engine.getObject(repository: repository, ref: branch, path: path)) != nil {
                 throw APIError(.preconditionFailed, "object exists: \(path)")
+            }
+            if let match = request.headers[.ifMatch] {
+                let current = try? catalog.engine.getObject(repository: repository, ref: branch, path: path)
+                guard let current, match == "*" || match == "\"\(current.checksum)\"" else {
+                    throw APIError(.preconditionFailed, "If-Match \(match) does not match \(path)")
+                }
             }
             let metadata = Self.userMetadata(request.headers)
             let uploaded: (entry: Entry, repository: Repository)
