@@ -69,14 +69,32 @@ struct BufferedLogHandler: LogHandler {
     func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
              file: String, function: String, line: UInt) {
         var all = metadata
-        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
-        if let explicit { all.merge(explicit) { $1 } }
-        var text = Self.timestamp() + " " + level.rawValue + " " + label + ": " + message.description
+        if let provided = metadataProvider?.get(), !provided.isEmpty { all.merge(provided) { $1 } }
+        if let explicit, !explicit.isEmpty { all.merge(explicit) { $1 } }
+        var text = Self.timestamp()
+        text.reserveCapacity(160)
+        text += " "
+        text += level.rawValue
+        text += " "
+        text += label
+        text += ": "
+        text += message.description
         for key in all.keys.sorted() {
-            text += " " + key + "=" + Self.quoted("\(all[key]!)")
+            text += " "
+            text += key
+            text += "="
+            Self.appendValue(all[key]!, to: &text)
         }
         text += "\n"
         output.append(text, urgent: level >= .error)
+    }
+
+    static func appendValue(_ value: Logger.MetadataValue, to text: inout String) {
+        switch value {
+        case let .string(s): text += quoted(s)
+        case let .stringConvertible(c): text += quoted(c.description)
+        default: text += quoted(value.description)
+        }
     }
 
     /// RFC 3339 UTC with milliseconds, without a formatter object.
@@ -86,17 +104,27 @@ struct BufferedLogHandler: LogHandler {
         var t = time_t(tv.tv_sec)
         var parts = tm()
         gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: Swift.max(0, width - s.count)) + s
+        var out = [UInt8](repeating: 0, count: 24)
+        func put(_ v: Int, at i: Int, width: Int) {
+            var v = v
+            for k in stride(from: i + width - 1, through: i, by: -1) {
+                out[k] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(tv.tv_usec / 1000), 3))Z"
+        put(Int(parts.tm_year) + 1900, at: 0, width: 4); out[4] = UInt8(ascii: "-")
+        put(Int(parts.tm_mon) + 1, at: 5, width: 2); out[7] = UInt8(ascii: "-")
+        put(Int(parts.tm_mday), at: 8, width: 2); out[10] = UInt8(ascii: "T")
+        put(Int(parts.tm_hour), at: 11, width: 2); out[13] = UInt8(ascii: ":")
+        put(Int(parts.tm_min), at: 14, width: 2); out[16] = UInt8(ascii: ":")
+        put(Int(parts.tm_sec), at: 17, width: 2); out[19] = UInt8(ascii: ".")
+        put(Int(tv.tv_usec) / 1000, at: 20, width: 3); out[23] = UInt8(ascii: "Z")
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A value as logfmt writes it: bare when it has no space, quote or `=`, quoted otherwise.
     static func quoted(_ value: String) -> String {
-        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) else { return value }
+        guard value.isEmpty || value.utf8.contains(where: { $0 <= 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }

@@ -4,16 +4,22 @@ import Hummingbird
 import Logging
 import TarnAPI
 
-/// Gives every request an ID (the client's `X-Request-Id`, or a new one), echoes it in the
-/// response, and logs one structured line per request with method, path, status and
-/// duration. Errors are turned into their responses here so they carry the ID too.
+/// Gives every request an ID (the client's `X-Request-Id`, or the one Hummingbird already made
+/// for its logger), echoes it in the response, and logs one structured line per request with
+/// method, path, status and duration. Errors are turned into their responses here so they
+/// carry the ID too.
 struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     static var header: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let id = request.headers[Self.header] ?? String(UUID().uuidString.prefix(8)).lowercased()
         var context = context
-        context.logger[metadataKey: "request_id"] = .string(id)
+        let id: String
+        if let given = request.headers[Self.header] {
+            id = given
+            context.logger[metadataKey: "hb.request.id"] = .string(given)
+        } else {
+            id = context.id
+        }
         let start = ContinuousClock.now
         var response: Response
         do {

@@ -43,7 +43,7 @@ func body(_ object: [String: Any]) throws -> ByteBuffer {
             }
             try await client.execute(uri: "/api/v1/repositories/none", method: .get) { response in
                 #expect(response.status == .notFound)
-                #expect((response.headers[HTTPField.Name("X-Request-Id")!] ?? "").count == 8)
+                #expect(!(response.headers[HTTPField.Name("X-Request-Id")!] ?? "").isEmpty)
             }
             try await client.execute(uri: "/api/v1/config", method: .get) { response in
                 #expect(response.status == .ok)
