@@ -22,6 +22,9 @@ public final class LocalBlockStore: BlockStore {
     private let temporary: URL
     /// Directories known to exist, so an upload does not stat its way down the tree each time.
     private let madeDirectories = Mutex<Set<String>>([])
+    /// Namespace directories already checked to resolve inside the root: the check costs a
+    /// realpath (a syscall per path component) that every upload would otherwise repeat.
+    private let checkedNamespaces = Mutex<[String: URL]>([:])
 
     public init(root: URL) throws {
         self.root = root
@@ -47,6 +50,16 @@ public final class LocalBlockStore: BlockStore {
 
     /// The namespace's directory, created if needed, after checking it stays under the root.
     private func directory(for namespace: String, create: Bool) throws -> URL {
+        if let known = checkedNamespaces.withLock({ $0[namespace] }) { return known }
+        let dir = try checkedDirectory(for: namespace, create: create)
+        // Remember only directories that exist, so a later `create: false` still sees them.
+        if create || FileManager.default.fileExists(atPath: dir.path) {
+            checkedNamespaces.withLock { $0[namespace] = dir }
+        }
+        return dir
+    }
+
+    private func checkedDirectory(for namespace: String, create: Bool) throws -> URL {
         let relative = try LocalPaths.namespaceDirectory(namespace)
         let dir = root.appendingPathComponent(relative, isDirectory: true)
         if create { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
