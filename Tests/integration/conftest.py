@@ -9,8 +9,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import uuid
 
+import lakefs
 import pytest
+from lakefs.client import Client
 
 
 ADMIN_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -65,3 +68,16 @@ def tarn_url():
     finally:
         server.stop()
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def client(tarn_url):
+    """The high-level `lakefs` client, as admin, on the session's server."""
+    return Client(host=tarn_url, username=ADMIN_KEY_ID, password=ADMIN_SECRET)
+
+
+@pytest.fixture
+def repo(client):
+    """A fresh repository with its own local namespace."""
+    name = "it-" + uuid.uuid4().hex[:12]
+    return lakefs.Repository(name, client=client).create(storage_namespace=f"local://{name}")

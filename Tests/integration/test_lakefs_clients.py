@@ -1,6 +1,5 @@
 """The unmodified lakeFS Python clients (`lakefs`, `lakefs-sdk`) against a real Tarn server."""
 import json
-import uuid
 
 import lakefs
 import lakefs_sdk
@@ -9,17 +8,6 @@ from lakefs.client import Client
 from lakefs.exceptions import ConflictException, NotAuthorizedException, NotFoundException
 
 from conftest import ADMIN_KEY_ID, ADMIN_SECRET
-
-
-@pytest.fixture
-def client(tarn_url):
-    return Client(host=tarn_url, username=ADMIN_KEY_ID, password=ADMIN_SECRET)
-
-
-@pytest.fixture
-def repo(client):
-    name = "it-" + uuid.uuid4().hex[:12]
-    return lakefs.Repository(name, client=client).create(storage_namespace=f"local://{name}")
 
 
 def test_upload_commit_read_back(repo):

@@ -1,10 +1,7 @@
 """lakefs-spec (fsspec over the `lakefs` client) against a real Tarn server."""
 import hashlib
-import uuid
 
-import lakefs
 import pytest
-from lakefs.client import Client
 from lakefs_spec import LakeFSFileSystem
 
 from conftest import ADMIN_KEY_ID, ADMIN_SECRET
@@ -13,13 +10,6 @@ from conftest import ADMIN_KEY_ID, ADMIN_SECRET
 @pytest.fixture
 def fs(tarn_url):
     return LakeFSFileSystem(host=tarn_url, username=ADMIN_KEY_ID, password=ADMIN_SECRET)
-
-
-@pytest.fixture
-def repo(tarn_url):
-    name = "spec-" + uuid.uuid4().hex[:12]
-    client = Client(host=tarn_url, username=ADMIN_KEY_ID, password=ADMIN_SECRET)
-    return lakefs.Repository(name, client=client).create(storage_namespace=f"local://{name}")
 
 
 def test_put_get_ls_info_rm(fs, repo, tmp_path):

@@ -1,7 +1,6 @@
 """Schemas/openapi.yaml against the server: every operation, driven through a realistic
 workflow, answers with a documented status and a body that validates; then schemathesis
 fuzzes every operation (bounded) and must find no server error."""
-import json
 import os
 import re
 import subprocess
