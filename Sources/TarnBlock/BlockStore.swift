@@ -36,6 +36,10 @@ public enum BlockStoreError: Error, Sendable, Equatable, CustomStringConvertible
 /// holds a whole object in memory. Every implementation runs the shared suite in
 /// `Tests/TarnBlockTests/BlockStoreSuite.swift`.
 public protocol BlockStore: Sendable {
+    /// Throws unless this store can hold objects under `namespace` (checked when a repository
+    /// is created, so a wrong scheme or a path escaping the root is refused there).
+    func validate(namespace: String) throws
+
     /// Streams `body` to a fresh address in `namespace`, computing the MD5 as bytes flow. The
     /// object becomes visible only once the whole body is written; a failed or cut body
     /// leaves nothing behind.

@@ -25,6 +25,12 @@ public final class Catalog: Sendable {
         self.blocks = blocks
     }
 
+    /// Creates a repository once the block store has accepted its storage namespace.
+    public func createRepository(name: String, storageNamespace: String, defaultBranch: String) throws -> Repository {
+        try blocks.validate(namespace: storageNamespace)
+        return try engine.createRepository(name: name, storageNamespace: storageNamespace, defaultBranch: defaultBranch)
+    }
+
     /// Streams `body` into the repository's storage namespace and stages the object on the
     /// branch. Nothing is staged unless every byte was stored; if staging fails, the bytes are
     /// deleted again. Returns the staged entry with the repository it was looked up in, so the

@@ -67,6 +67,13 @@ func body(_ object: [String: Any]) throws -> ByteBuffer {
                     #expect(repo["creation_date"] is Int && repo["storage_id"] as? String == "")
                 }
             }
+            // Namespaces the local store cannot serve are refused when the repository is made.
+            for bad in ["s3://bucket/x", "local://../escape", "local://a/./b", "local://"] {
+                try await client.execute(uri: "/api/v1/repositories", method: .post,
+                                         body: try body(["name": "bad-ns", "storage_namespace": bad])) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                }
+            }
             try await client.execute(uri: "/api/v1/repositories?amount=2", method: .get) { response in
                 let list = try json(response.body)
                 let pagination = list["pagination"] as! [String: Any]

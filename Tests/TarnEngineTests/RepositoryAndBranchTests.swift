@@ -31,6 +31,20 @@ import TarnMetadata
         #expect(throws: EngineError.namespaceInUse("local://one")) {
             try lake.engine.createRepository(name: "two", storageNamespace: "local://one")
         }
+        // Another spelling of the same place, or a place inside or around it, is in use too.
+        #expect(throws: EngineError.namespaceInUse("local://one")) {
+            try lake.engine.createRepository(name: "two", storageNamespace: "local://one//")
+        }
+        #expect(throws: EngineError.namespaceInUse("local://one/inner")) {
+            try lake.engine.createRepository(name: "two", storageNamespace: "local://one/inner")
+        }
+        try lake.engine.createRepository(name: "deep", storageNamespace: "local://x/y")
+        #expect(throws: EngineError.namespaceInUse("local://x")) {
+            try lake.engine.createRepository(name: "two", storageNamespace: "local://x")
+        }
+        // A sibling whose name merely starts the same is fine.
+        #expect(try lake.engine.createRepository(name: "two", storageNamespace: "local://one-more").storageNamespace == "local://one-more")
+        #expect(throws: EngineError.self) { try lake.engine.createRepository(name: "three", storageNamespace: "local://") }
     }
 
     @Test func listingIsPaginatedInNameOrder() throws {

@@ -14,8 +14,8 @@ struct Repositories {
         }
         api.post("repositories") { request, context in
             let body = try await request.decode(as: RepositoryCreation.self, context: context)
-            let repo = try catalog.engine.createRepository(name: body.name, storageNamespace: body.storage_namespace,
-                                                           defaultBranch: body.default_branch ?? "main")
+            let repo = try catalog.createRepository(name: body.name, storageNamespace: body.storage_namespace,
+                                                    defaultBranch: body.default_branch ?? "main")
             return EditedResponse(status: .created, response: RepositoryJSON(repo))
         }
         api.get("repositories/:repository") { _, context in

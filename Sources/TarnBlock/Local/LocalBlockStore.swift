@@ -78,6 +78,10 @@ public final class LocalBlockStore: BlockStore {
         return url
     }
 
+    public func validate(namespace: String) throws {
+        _ = try LocalPaths.namespaceDirectory(namespace)
+    }
+
     public func put<Body: AsyncSequence>(namespace: String, body: Body) async throws -> StoredObject
         where Body.Element: Collection, Body.Element.Element == UInt8 {
         let id = UUID().uuidString.lowercased()

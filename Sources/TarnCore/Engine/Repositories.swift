@@ -5,7 +5,12 @@ extension VersioningEngine {
                                  createdAt: Int64? = nil) throws -> Repository {
         try Names.validateRepository(name)
         try Names.validateBranch(defaultBranch)
-        guard !storageNamespace.isEmpty else { throw EngineError.invalidArgument("storage namespace is empty") }
+        // One spelling per location: `local://a/` and `local://a` are the same directory.
+        var storageNamespace = storageNamespace
+        while storageNamespace.hasSuffix("/") && !storageNamespace.hasSuffix("://") { storageNamespace.removeLast() }
+        guard !storageNamespace.isEmpty, !storageNamespace.hasSuffix("://") else {
+            throw EngineError.invalidArgument("storage namespace is empty")
+        }
         let now = createdAt ?? clock()
         let repo = Repository(name: name, storageNamespace: storageNamespace, defaultBranch: defaultBranch, createdAt: now)
         let initial = Commit(parents: [], metarangeID: try emptyMetarangeID(), message: "Repository created",

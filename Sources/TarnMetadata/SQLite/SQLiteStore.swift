@@ -143,9 +143,16 @@ public final class SQLiteStore: MetadataStore {
             if try repositoryExists(c, repository.name) {
                 throw EngineError.alreadyExists(kind: "repository", name: repository.name)
             }
-            if try c.statement("SELECT 1 FROM repositories WHERE storage_namespace = ?")
-                .bind(.text(repository.storageNamespace)).step() {
-                throw EngineError.namespaceInUse(repository.storageNamespace)
+            // The same location, or one inside the other: either way two repositories would
+            // share objects' directories.
+            let ns = repository.storageNamespace
+            if try c.statement("""
+                SELECT 1 FROM repositories WHERE storage_namespace = ?1
+                    OR substr(storage_namespace, 1, length(?1) + 1) = ?1 || '/'
+                    OR substr(?1, 1, length(storage_namespace) + 1) = storage_namespace || '/'
+                LIMIT 1
+                """).bind(.text(ns)).step() {
+                throw EngineError.namespaceInUse(ns)
             }
             try c.statement("""
                 INSERT INTO repositories (name, storage_namespace, default_branch, created_at) VALUES (?, ?, ?, ?)
