@@ -194,3 +194,40 @@ def test_branch_protection_through_the_sdk(tarn_url, repo):
     dev.commit(message="on dev")
     dev.merge_into(repo.branch("main"))
     assert repo.branch("main").object("via-merge.txt").reader().read() == b"yes"
+
+
+def test_revert_cherry_pick_reset_and_log_by_object(repo):
+    main = repo.branch("main")
+    main.object("keep.txt").upload(data=b"keep")
+    main.object("t/a").upload(data=b"a1")
+    main.commit(message="first")
+    main.object("t/a").upload(data=b"a2")
+    second = main.commit(message="second").get_commit().id
+
+    # Revert answers with the new head: the change of "second" is undone.
+    reverted = main.revert(second)
+    assert reverted.message.startswith("Revert") and reverted.parents == [second]
+    assert main.object("t/a").reader().read() == b"a1"
+
+    # Cherry-pick "second" back from its commit ID.
+    picked = main.cherry_pick(second)
+    assert picked.message == "second"
+    assert main.object("t/a").reader().read() == b"a2"
+
+    # Reset: one object, a prefix, then everything.
+    main.object("keep.txt").upload(data=b"changed")
+    main.object("t/new1").upload(data=b"n")
+    main.object("u/new2").upload(data=b"n")
+    main.reset_changes(path_type="object", path="keep.txt")
+    assert main.object("keep.txt").reader().read() == b"keep"
+    main.reset_changes(path_type="common_prefix", path="t/")
+    assert not main.object("t/new1").exists()
+    assert [c.path for c in main.uncommitted()] == ["u/new2"]
+    main.reset_changes()
+    assert list(main.uncommitted()) == []
+
+    # The log filtered by object lists only commits that changed it.
+    touching_a = [c.message for c in main.log(objects=["t/a"])]
+    assert touching_a == ["second", reverted.message, "second", "first"]
+    touching_keep = [c.message for c in main.log(objects=["keep.txt"])]
+    assert touching_keep == ["first"]
