@@ -1,0 +1,64 @@
+import Testing
+@testable import TarnCore
+
+/// The worked examples of AWS's "Signature Calculations for the Authorization Header"
+/// (S3 API reference): key AKIAIOSFODNN7EXAMPLE, bucket examplebucket, 2013-05-24.
+@Suite struct SigV4Tests {
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    let scope = SigV4.Scope(date: "20130524", region: "us-east-1", service: "s3")
+
+    @Test func getObjectWithRange() {
+        let r = SigV4.Request(method: "GET", path: "/test.txt", query: [], headers: [
+            "host": "examplebucket.s3.amazonaws.com", "range": "bytes=0-9",
+            "x-amz-content-sha256": SigV4.emptySHA256, "x-amz-date": "20130524T000000Z",
+        ])
+        let signed = ["host", "range", "x-amz-content-sha256", "x-amz-date"]
+        #expect(SigV4.signature(r, signedHeaders: signed, payloadHash: SigV4.emptySHA256, amzDate: "20130524T000000Z",
+                                scope: scope, secret: secret) == "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
+    }
+
+    @Test func putObjectWithSignedPayload() {
+        let payloadHash = "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"
+        let r = SigV4.Request(method: "PUT", path: "/test$file.text", query: [], headers: [
+            "date": "Fri, 24 May 2013 00:00:00 GMT", "host": "examplebucket.s3.amazonaws.com",
+            "x-amz-content-sha256": payloadHash, "x-amz-date": "20130524T000000Z", "x-amz-storage-class": "REDUCED_REDUNDANCY",
+        ])
+        let signed = ["date", "host", "x-amz-content-sha256", "x-amz-date", "x-amz-storage-class"]
+        #expect(SigV4.signature(r, signedHeaders: signed, payloadHash: payloadHash, amzDate: "20130524T000000Z",
+                                scope: scope, secret: secret) == "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd")
+    }
+
+    @Test func getBucketLifecycleQueryWithoutValue() {
+        let r = SigV4.Request(method: "GET", path: "/", query: [("lifecycle", "")], headers: [
+            "host": "examplebucket.s3.amazonaws.com", "x-amz-content-sha256": SigV4.emptySHA256, "x-amz-date": "20130524T000000Z",
+        ])
+        #expect(SigV4.signature(r, signedHeaders: ["host", "x-amz-content-sha256", "x-amz-date"], payloadHash: SigV4.emptySHA256,
+                                amzDate: "20130524T000000Z", scope: scope, secret: secret)
+                == "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543")
+    }
+
+    @Test func listObjectsQuery() {
+        let r = SigV4.Request(method: "GET", path: "/", query: [("max-keys", "2"), ("prefix", "J")], headers: [
+            "host": "examplebucket.s3.amazonaws.com", "x-amz-content-sha256": SigV4.emptySHA256, "x-amz-date": "20130524T000000Z",
+        ])
+        #expect(SigV4.signature(r, signedHeaders: ["host", "x-amz-content-sha256", "x-amz-date"], payloadHash: SigV4.emptySHA256,
+                                amzDate: "20130524T000000Z", scope: scope, secret: secret)
+                == "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7")
+    }
+
+    @Test func presignedGet() {
+        // Query-string authentication example: 86400 s expiry, only host signed.
+        let r = SigV4.Request(method: "GET", path: "/test.txt", query: [
+            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"),
+            ("X-Amz-Date", "20130524T000000Z"), ("X-Amz-Expires", "86400"), ("X-Amz-SignedHeaders", "host"),
+        ], headers: ["host": "examplebucket.s3.amazonaws.com"])
+        #expect(SigV4.signature(r, signedHeaders: ["host"], payloadHash: SigV4.unsignedPayload, amzDate: "20130524T000000Z",
+                                scope: scope, secret: secret) == "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404")
+    }
+
+    @Test func uriEncodingFollowsAWS() {
+        #expect(SigV4.uriEncode("a b/c~d*e+f", keepSlash: true) == "a%20b/c~d%2Ae%2Bf")
+        #expect(SigV4.uriEncode("a/b", keepSlash: false) == "a%2Fb")
+        #expect(SigV4.uriEncode("é", keepSlash: true) == "%C3%A9")
+    }
+}
