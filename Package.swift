@@ -62,10 +62,17 @@ let package = Package(
             name: "TarnAPI",
             dependencies: ["TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird")]
         ),
+        // The S3 gateway: routing, SigV4, one file per S3 operation, S3 XML and error codes.
+        .target(
+            name: "TarnS3",
+            dependencies: ["TarnCatalog", "TarnAuth", "TarnBlock", "TarnCore", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "HTTPTypes", package: "swift-http-types")]
+        ),
         // Wiring: configuration, listeners, lifecycle.
         .target(
             name: "TarnServer",
-            dependencies: ["TarnAPI", "TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["TarnAPI", "TarnS3", "TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Yams", package: "Yams"), .product(name: "Prometheus", package: "swift-prometheus"),

@@ -32,6 +32,11 @@ public enum BlockStoreError: Error, Sendable, Equatable, CustomStringConvertible
     }
 }
 
+/// An error a request body throws on purpose (a checksum that does not match, say): stores
+/// rethrow it as it is, so the wire layer can answer with its own code, instead of wrapping it
+/// as an incomplete body. Nothing is stored either way.
+public protocol BodyRejection: Error {}
+
 /// A backing store for object bytes. Bodies stream in and out as chunks; no implementation
 /// holds a whole object in memory. Every implementation runs the shared suite in
 /// `Tests/TarnBlockTests/BlockStoreSuite.swift`.

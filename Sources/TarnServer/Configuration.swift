@@ -17,17 +17,24 @@ public struct ServerConfiguration: Sendable {
     /// Root directory of the `local://` storage namespaces.
     public var objectStoreRoot: URL
     public var logLevel: String
+    /// Virtual-host style S3 addressing: `<bucket>.<s3Domain>` (path style always works).
+    public var s3Domain: String?
+    /// The region S3 clients sign for and the gateway reports.
+    public var s3Region: String
     /// `TARN_ADMIN_ACCESS_KEY_ID` / `TARN_ADMIN_SECRET_ACCESS_KEY`: fixed quickstart admin keys.
     public var adminKey: AccessKey?
 
     public init(host: String = "0.0.0.0", port: Int = 8000, dataDirectory: URL, databasePath: String? = nil,
-                objectStoreRoot: URL? = nil, logLevel: String = "info", adminKey: AccessKey? = nil) {
+                objectStoreRoot: URL? = nil, logLevel: String = "info", s3Domain: String? = "s3.localhost",
+                s3Region: String = "us-east-1", adminKey: AccessKey? = nil) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.databasePath = databasePath ?? dataDirectory.appendingPathComponent("tarn.sqlite").path
         self.objectStoreRoot = objectStoreRoot ?? dataDirectory.appendingPathComponent("objects")
         self.logLevel = logLevel
+        self.s3Domain = s3Domain
+        self.s3Region = s3Region
         self.adminKey = adminKey
     }
 
@@ -38,6 +45,8 @@ public struct ServerConfiguration: Sendable {
         ("database.url", "metadata database: sqlite://PATH or a plain path (default DATA_DIR/tarn.sqlite)"),
         ("blockstore.local.path", "root of local:// storage namespaces (default DATA_DIR/objects)"),
         ("logging.level", "trace, debug, info, notice, warning, error or critical (default info)"),
+        ("s3.domain", "virtual-host style S3 addressing, <bucket>.<domain> (default s3.localhost; empty: path style only)"),
+        ("s3.region", "the region S3 clients sign for (default us-east-1)"),
     ]
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -99,7 +108,8 @@ public struct ServerConfiguration: Sendable {
             host: String(listen[..<colon]), port: port,
             dataDirectory: URL(fileURLWithPath: values["data_dir"] ?? "./tarn-data"),
             databasePath: database, objectStoreRoot: values["blockstore.local.path"].map { URL(fileURLWithPath: $0) },
-            logLevel: level, adminKey: adminKey)
+            logLevel: level, s3Domain: values["s3.domain"].map { $0.isEmpty ? nil : $0 } ?? "s3.localhost",
+            s3Region: values["s3.region"] ?? "us-east-1", adminKey: adminKey)
     }
 
     /// A YAML file's settings as dotted keys; any key we do not know is an error, so a typo

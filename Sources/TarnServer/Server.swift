@@ -8,14 +8,14 @@ import TarnBlock
 import TarnCatalog
 import TarnMetadata
 
-/// Builds the HTTP application: the REST API over a catalog. `onListening` gets the port the
+/// Builds the HTTP application: the REST API and the S3 gateway over a catalog. `onListening` gets the port the
 /// server is bound to (the one asked for, or the one the system chose for port 0), once it
 /// accepts connections.
 public func buildApplication(catalog: Catalog, authenticator: Authenticator, configuration: ServerConfiguration, logger: Logger,
                              metrics: PrometheusCollectorRegistry? = nil,
                              onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(catalog: catalog, authenticator: authenticator, metrics: metrics),
+        responder: buildResponder(catalog: catalog, authenticator: authenticator, configuration: configuration, metrics: metrics),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tarn"),
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -98,7 +98,7 @@ public final class LocalBlockStore: BlockStore {
             }
         } catch {
             file.discard()
-            if error is BlockStoreError { throw error }
+            if error is BlockStoreError || error is any BodyRejection { throw error }
             throw BlockStoreError.incompleteBody(String(describing: error))
         }
         // fsync and link block for milliseconds: off the cooperative threads.

@@ -1,0 +1,135 @@
+import Crypto
+import Foundation
+import TarnCore
+
+/// Why an S3 request was not authenticated; the gateway maps each to its S3 error code.
+public enum S3AuthError: Error, Sendable, Equatable {
+    case missing
+    case malformed(String)
+    case unsupportedAlgorithm(String)
+    case invalidAccessKeyID(String)
+    case signatureDoesNotMatch
+    case requestTimeTooSkewed
+    case expired
+}
+
+/// An S3 request that passed its signature check, with what the body checks need next.
+public struct S3Principal: Sendable {
+    public var user: User
+    public var accessKeyID: String
+    /// The payload hash the signature covers: a hex SHA-256 to verify, `UNSIGNED-PAYLOAD`, or
+    /// one of the `STREAMING-*` markers of an aws-chunked body.
+    public var payloadHash: String
+    public var scope: SigV4.Scope
+    public var amzDate: String
+    /// The request's signature: an aws-chunked body chains its chunk signatures from it.
+    public var seedSignature: String
+    public var signingKeyBytes: [UInt8]
+}
+
+extension Authenticator {
+    /// Requests may be signed up to 15 minutes before or after the server's clock (as S3).
+    public static let maxClockSkew: TimeInterval = 15 * 60
+    /// Presigned URLs live at most 7 days (as S3).
+    public static let maxPresignedLifetime = 7 * 24 * 3600
+
+    /// Verifies a SigV4 request, signed in its `Authorization` header or presigned in its query.
+    public func verifySigV4(_ r: SigV4.Request, now: Date = Date()) throws(S3AuthError) -> S3Principal {
+        if let header = r.headers["authorization"] {
+            return try verifyHeader(header, r, now: now)
+        }
+        if r.query.contains(where: { $0.name == "X-Amz-Signature" }) {
+            return try verifyPresigned(r, now: now)
+        }
+        throw .missing
+    }
+
+    private func verifyHeader(_ header: String, _ r: SigV4.Request, now: Date) throws(S3AuthError) -> S3Principal {
+        guard header.hasPrefix(SigV4.algorithm + " ") else {
+            throw .unsupportedAlgorithm(String(header.prefix(while: { $0 != " " })))
+        }
+        var fields: [String: String] = [:]
+        for part in header.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
+            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
+        }
+        guard let credential = fields["Credential"], let signedList = fields["SignedHeaders"], let given = fields["Signature"] else {
+            throw .malformed("Authorization header lacks Credential, SignedHeaders or Signature")
+        }
+        guard let amzDate = r.headers["x-amz-date"] ?? r.headers["date"].flatMap(Self.amzDate(fromHTTPDate:)) else {
+            throw .malformed("no x-amz-date")
+        }
+        try Self.checkSkew(amzDate, now: now)
+        let payload = r.headers["x-amz-content-sha256"] ?? SigV4.unsignedPayload
+        return try check(r, credential: credential, signedHeaders: signedList.split(separator: ";").map(String.init),
+                         signature: given, amzDate: amzDate, payloadHash: payload, query: r.query)
+    }
+
+    private func verifyPresigned(_ r: SigV4.Request, now: Date) throws(S3AuthError) -> S3Principal {
+        func q(_ name: String) -> String? { r.query.first(where: { $0.name == name })?.value }
+        guard let algorithm = q("X-Amz-Algorithm"), algorithm == SigV4.algorithm else {
+            throw .unsupportedAlgorithm(q("X-Amz-Algorithm") ?? "")
+        }
+        guard let credential = q("X-Amz-Credential"), let amzDate = q("X-Amz-Date"), let signed = q("X-Amz-SignedHeaders"),
+              let given = q("X-Amz-Signature"), let expiresText = q("X-Amz-Expires"), let expires = Int(expiresText),
+              (1...Self.maxPresignedLifetime).contains(expires)
+        else { throw .malformed("presigned URL lacks or misstates X-Amz-Credential, -Date, -SignedHeaders, -Signature or -Expires") }
+        guard let signedAt = Self.date(fromAmzDate: amzDate) else { throw .malformed("bad X-Amz-Date") }
+        if now.timeIntervalSince(signedAt) > TimeInterval(expires) { throw .expired }
+        if signedAt.timeIntervalSince(now) > Self.maxClockSkew { throw .requestTimeTooSkewed }
+        let query = r.query.filter { $0.name != "X-Amz-Signature" }
+        let payload = r.headers["x-amz-content-sha256"] ?? SigV4.unsignedPayload
+        return try check(r, credential: credential, signedHeaders: signed.split(separator: ";").map(String.init),
+                         signature: given, amzDate: amzDate, payloadHash: payload, query: query)
+    }
+
+    private func check(_ r: SigV4.Request, credential: String, signedHeaders: [String], signature given: String,
+                       amzDate: String, payloadHash: String, query: [(name: String, value: String)]) throws(S3AuthError) -> S3Principal {
+        let parts = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 5, parts[4] == "aws4_request" else { throw .malformed("bad credential scope \(credential)") }
+        let keyID = parts[0]
+        let scope = SigV4.Scope(date: parts[1], region: parts[2], service: parts[3])
+        guard amzDate.hasPrefix(scope.date) else { throw .malformed("credential date does not match x-amz-date") }
+        guard let (user, secret) = openedSecrets.lookup(keyID, load: { try? self.secret(accessKeyID: keyID) }) else {
+            throw .invalidAccessKeyID(keyID)
+        }
+        var request = r
+        request.query = query
+        let key = SigV4.signingKey(secret: secret, scope: scope)
+        let canonical = SigV4.canonicalRequest(request, signedHeaders: signedHeaders, payloadHash: payloadHash)
+        let expected = SigV4.sign(SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical), key: key)
+        guard SigV4.constantTimeEqual(expected, given) else { throw .signatureDoesNotMatch }
+        return S3Principal(user: user, accessKeyID: keyID, payloadHash: payloadHash, scope: scope, amzDate: amzDate,
+                           seedSignature: expected, signingKeyBytes: key.withUnsafeBytes { Array($0) })
+    }
+
+    static func checkSkew(_ amzDate: String, now: Date) throws(S3AuthError) {
+        guard let signedAt = date(fromAmzDate: amzDate) else { throw .malformed("bad x-amz-date \(amzDate)") }
+        if abs(now.timeIntervalSince(signedAt)) > maxClockSkew { throw .requestTimeTooSkewed }
+    }
+
+    /// `20130524T000000Z` → a date.
+    static func date(fromAmzDate s: String) -> Date? {
+        let b = Array(s.utf8)
+        guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ r: Range<Int>) -> Int? { Int(String(decoding: b[r], as: UTF8.self)) }
+        guard let y = num(0..<4), let mo = num(4..<6), let d = num(6..<8), let h = num(9..<11), let mi = num(11..<13),
+              let se = num(13..<15) else { return nil }
+        var c = DateComponents()
+        (c.year, c.month, c.day, c.hour, c.minute, c.second) = (y, mo, d, h, mi, se)
+        c.timeZone = TimeZone(identifier: "UTC")
+        return Calendar(identifier: .gregorian).date(from: c)
+    }
+
+    /// An RFC 1123 `Date` header (`Fri, 24 May 2013 00:00:00 GMT`) as `20130524T000000Z`.
+    static func amzDate(fromHTTPDate s: String) -> String? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let d = f.date(from: s) else { return nil }
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: d)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TarnAuth
+import TarnCore
+
+/// PutObject: writes need an existing branch (`<branch>/<path>`); a commit, tag or missing
+/// branch is refused. `x-amz-meta-*` become the object's metadata; `If-None-Match: *` and
+/// `If-Match` make the write conditional.
+extension S3Gateway {
+    /// The branch and path a write goes to, after checking the branch exists.
+    func writableTarget(_ r: S3Request, _ bucket: String) throws -> (branch: String, path: String) {
+        guard let (branch, path) = r.refAndPath, !path.isEmpty else {
+            throw S3Error.invalidArgument("Keys are <branch>/<path>: \(r.key ?? "") names no object")
+        }
+        _ = try catalog.engine.repository(bucket)
+        do {
+            _ = try catalog.engine.branch(repository: bucket, name: branch)
+        } catch EngineError.branchNotFound {
+            if (try? catalog.engine.resolveCommit(repository: bucket, ref: branch)) != nil {
+                throw S3Error("MethodNotAllowed", .methodNotAllowed, "\(branch) is a commit or tag: objects are written to branches")
+            }
+            throw S3Error("NoSuchBucket", .notFound, "The branch \(branch) does not exist in \(bucket)")
+        } catch EngineError.invalidName {
+            throw S3Error("NoSuchBucket", .notFound, "\(branch) is not a branch of \(bucket)")
+        }
+        return (branch, path)
+    }
+
+    func putObject(_ r: S3Request, _ bucket: String, _ principal: S3Principal) async throws -> Response {
+        let (branch, path) = try writableTarget(r, bucket)
+        if r.headers["if-none-match"] != nil || r.headers["if-match"] != nil {
+            let current = try? catalog.engine.getObject(repository: bucket, ref: branch, path: path)
+            if let ifNoneMatch = r.headers["if-none-match"] {
+                guard ifNoneMatch == "*" else { throw S3Error.notImplemented("If-None-Match other than * on PutObject") }
+                if current != nil { throw S3Error.preconditionFailed() }
+            }
+            if let ifMatch = r.headers["if-match"] {
+                guard let current else { throw S3Error.noSuchKey(r.key!) }
+                let etag = "\"\(current.checksum)\""
+                guard ifMatch == "*" || ifMatch == etag || "\"\(ifMatch)\"" == etag else { throw S3Error.preconditionFailed() }
+            }
+        }
+        let sha: String?
+        switch principal.payloadHash {
+        case SigV4.unsignedPayload: sha = nil
+        case let h where h.count == 64 && h.allSatisfy(\.isHexDigit): sha = h
+        case let h where h.hasPrefix("STREAMING-"):
+            throw S3Error.notImplemented("aws-chunked uploads (\(h))")
+        default:
+            throw S3Error("InvalidArgument", .badRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a SHA-256")
+        }
+        let body = VerifiedBody(base: r.http.body, sha256: sha, md5: r.headers["content-md5"])
+        let (entry, _) = try await catalog.upload(repository: bucket, branch: branch, path: path, body: body,
+                                                  contentType: r.headers["content-type"] ?? "binary/octet-stream",
+                                                  metadata: Self.userMetadata(r.headers))
+        return Response(status: .ok, headers: [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"])
+    }
+
+    /// `x-amz-meta-<k>` headers as metadata `<k>` (names lower-cased, as S3 stores them); the
+    /// same map the REST API shows and serves back as `x-amz-meta-*`.
+    static func userMetadata(_ headers: [String: String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for (name, value) in headers where name.hasPrefix("x-amz-meta-") {
+            out[String(name.dropFirst("x-amz-meta-".count))] = value
+        }
+        return out
+    }
+}

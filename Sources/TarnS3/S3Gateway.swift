@@ -1,0 +1,99 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import TarnAuth
+import TarnCatalog
+import TarnCore
+
+/// The S3 endpoint: bucket = repository, key = `<ref>/<path>`. It shares the server's port
+/// with the REST API; `claims(_:)` decides which one a request is for (as lakeFS: an AWS
+/// signature, or a Host under the S3 domain). Every answer, errors included, is S3's: this
+/// type never throws to the HTTP layer.
+public struct S3Gateway: Sendable {
+    let catalog: Catalog
+    let authenticator: Authenticator
+    /// Virtual-host style base domain (`<bucket>.<domain>`); nil for path style only.
+    let domain: String?
+    let region: String
+
+    public init(catalog: Catalog, authenticator: Authenticator, domain: String? = nil, region: String = "us-east-1") {
+        self.catalog = catalog
+        self.authenticator = authenticator
+        self.domain = domain
+        self.region = region
+    }
+
+    /// True when the request is S3's: a SigV4/SigV2 signature in a header or the query, an
+    /// `x-amz-content-sha256` header, or a Host under the S3 domain.
+    public func claims(_ request: Request) -> Bool {
+        if let auth = request.headers[.authorization], auth.hasPrefix("AWS4-") || auth.hasPrefix("AWS ") { return true }
+        if request.headers[HTTPField.Name("x-amz-content-sha256")!] != nil { return true }
+        if let query = request.uri.query,
+           query.contains("X-Amz-Credential=") || query.contains("X-Amz-Signature=") || query.contains("AWSAccessKeyId=") {
+            return true
+        }
+        if let domain, let host = request.headers[HTTPField.Name("host")!] ?? request.head.authority {
+            let name = host.split(separator: ":").first.map(String.init) ?? host
+            return name == domain || name.hasSuffix("." + domain)
+        }
+        return false
+    }
+
+    public func respond(to request: Request, requestID: String, logger: Logger) async -> Response {
+        let s3 = S3Request(request, domain: domain)
+        do {
+            let principal = try authenticator.verifySigV4(s3.sigV4)
+            var response = try await dispatch(s3, principal)
+            response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
+            return response
+        } catch {
+            let e = S3Error.from(error)
+            if e.status == .internalServerError { logger.error("s3 failure", metadata: ["error": .string("\(error)")]) }
+            return e.response(for: request, requestID: requestID)
+        }
+    }
+
+    /// S3 operations are told apart by level (service, bucket, object), method and query flags.
+    func dispatch(_ r: S3Request, _ principal: S3Principal) async throws -> Response {
+        let method = r.http.method
+        guard let bucket = r.bucket else {
+            guard method == .get else { throw S3Error.notImplemented("\(method) on the service") }
+            return try listBuckets(r)
+        }
+        guard r.key != nil else {
+            switch method {
+            case .head: return try headBucket(bucket)
+            case .get:
+                if r.has("location") { return try getBucketLocation(bucket) }
+                if r.has("versioning") { return try getBucketVersioning(bucket) }
+                if r.has("uploads") || r.has("versions") || r.has("tagging") || r.has("acl") || r.has("policy")
+                    || r.has("lifecycle") || r.has("cors") || r.has("website") || r.has("logging") || r.has("notification")
+                    || r.has("encryption") || r.has("object-lock") || r.has("replication") || r.has("ownershipControls") {
+                    throw S3Error.notImplemented("this bucket subresource")
+                }
+                return try listObjects(r, bucket)
+            case .post:
+                if r.has("delete") { return try await deleteObjects(r, bucket, principal) }
+                throw S3Error.notImplemented("POST on a bucket")
+            case .put, .delete:
+                throw S3Error.notImplemented("creating or deleting a bucket over S3 (repositories are made through the API)")
+            default:
+                throw S3Error("MethodNotAllowed", .methodNotAllowed, "\(method) is not allowed on a bucket")
+            }
+        }
+        if r.has("tagging") || r.has("acl") || r.has("retention") || r.has("legal-hold") || r.has("torrent")
+            || r.has("uploads") || r.has("uploadId") || r.has("select") || r.has("restore") || r.has("attributes") {
+            throw S3Error.notImplemented("this object subresource or operation")
+        }
+        switch method {
+        case .get: return try getObject(r, bucket, head: false)
+        case .head: return try getObject(r, bucket, head: true)
+        case .put:
+            if r.headers["x-amz-copy-source"] != nil { throw S3Error.notImplemented("CopyObject") }
+            return try await putObject(r, bucket, principal)
+        case .delete: return try deleteObject(r, bucket)
+        default: throw S3Error("MethodNotAllowed", .methodNotAllowed, "\(method) is not allowed on an object")
+        }
+    }
+}
