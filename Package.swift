@@ -25,6 +25,8 @@ let package = Package(
         // The optional YAML configuration file: a full YAML parser (libyaml), which a hand-written
         // subset would only approximate.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // Already under Hummingbird: HTTPResponsePart, to send S3 clients their `100 Continue`.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         // Already under Hummingbird: NIOThreadPool for blocking work (TarnBlock.BlockingPool).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // Metrics API (counters, meters, timers) and its Prometheus backend for GET /metrics.
@@ -60,14 +62,16 @@ let package = Package(
         // The lakeFS-compatible REST API (/api/v1): handlers, JSON models, error mapping.
         .target(
             name: "TarnAPI",
-            dependencies: ["TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio")]
         ),
         // The S3 gateway: routing, SigV4, one file per S3 operation, S3 XML and error codes.
         .target(
             name: "TarnS3",
             dependencies: ["TarnCatalog", "TarnAuth", "TarnBlock", "TarnCore", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "HTTPTypes", package: "swift-http-types")]
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "NIOHTTPTypes", package: "swift-nio-extras")]
         ),
         // Wiring: configuration, listeners, lifecycle.
         .target(
@@ -87,6 +91,8 @@ let package = Package(
         .executableTarget(name: "tarn-crash-helper", dependencies: ["TarnCore", "TarnMetadata"]),
         .testTarget(name: "TarnCoreTests", dependencies: ["TarnCore"]),
         .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock"]),
+        .testTarget(name: "TarnS3Tests", dependencies: ["TarnS3", .product(name: "Hummingbird", package: "hummingbird"),
+                                                        .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(
             name: "TarnAPITests",
             // `tarn` too, so that the one `swift test` build also builds the binary the

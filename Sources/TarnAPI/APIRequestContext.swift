@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import TarnAuth
 
 /// A request context that carries the authenticated user, set by `AuthMiddleware`.
@@ -11,10 +12,13 @@ public struct APIRequestContext: UserRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var user: User?
     public var responseEncoder: some ResponseEncoder { APIResponseEncoder() }
+    /// The connection, for the rare interim response (`100 Continue`).
+    public let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
         user = nil
+        channel = source.channel
     }
 }
 

@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTPTypes
 import TarnAuth
 import TarnCatalog
 import TarnCore
@@ -40,7 +42,14 @@ public struct S3Gateway: Sendable {
         return false
     }
 
-    public func respond(to request: Request, requestID: String, logger: Logger) async -> Response {
+    public func respond(to request: Request, channel: any Channel, requestID: String, logger: Logger) async -> Response {
+        // boto3 and the aws CLI send `Expect: 100-continue` with every upload and wait a second
+        // for the go-ahead before sending the body anyway. Say it at once: also before an
+        // early refusal, so the connection stays in step (the server drains the body after
+        // the answer).
+        if request.headers[.expect]?.lowercased() == "100-continue" {
+            try? await channel.writeAndFlush(HTTPResponsePart.head(HTTPResponse(status: .continue)))
+        }
         let s3 = S3Request(request, domain: domain)
         do {
             let principal = try authenticator.verifySigV4(s3.sigV4)

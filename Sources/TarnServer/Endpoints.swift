@@ -25,7 +25,7 @@ func buildS3Router(gateway: S3Gateway, metrics: Bool) -> Router<APIRequestContex
     if metrics { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: RequestIDMiddleware())
     let handler: @Sendable (Request, APIRequestContext) async throws -> Response = { request, context in
-        await gateway.respond(to: request, requestID: context.id, logger: context.logger)
+        await gateway.respond(to: request, channel: context.channel, requestID: context.id, logger: context.logger)
     }
     for method in [HTTPRequest.Method.get, .put, .post, .delete, .head] {
         router.on("/", method: method, use: handler)
