@@ -57,7 +57,7 @@ let package = Package(
             dependencies: ["TarnCore", "TarnMetadata", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Use cases over the engine and the block stores; what every wire module talks to.
-        .target(name: "TarnCatalog", dependencies: ["TarnCore", "TarnMetadata", "TarnBlock",
+        .target(name: "TarnCatalog", dependencies: ["TarnCore", "TarnMetadata", "TarnBlock", .product(name: "Crypto", package: "swift-crypto"),
                                                     .product(name: "Metrics", package: "swift-metrics")]),
         // The lakeFS-compatible REST API (/api/v1): handlers, JSON models, error mapping.
         .target(

@@ -51,6 +51,10 @@ public protocol BlockStore: Sendable {
     func put<Body: AsyncSequence>(namespace: String, body: Body) async throws -> StoredObject
         where Body.Element: Collection, Body.Element.Element == UInt8
 
+    /// A fresh object made of the given objects' bytes in order (an S3 multipart upload's
+    /// parts). The parts stay; its `md5` is empty (a multipart ETag is made of the parts').
+    func compose(namespace: String, parts: [String]) async throws -> StoredObject
+
     /// The object's bytes, or those of `range` (inclusive, clamped to the size), in chunks read
     /// on demand.
     func get(namespace: String, address: String, range: ClosedRange<Int64>?) throws -> ObjectReader

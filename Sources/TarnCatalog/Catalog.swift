@@ -46,7 +46,7 @@ public final class Catalog: Sendable {
         let stored = try await blocks.put(namespace: repo.storageNamespace, body: body)
         let entry = Entry(path: path, physicalAddress: stored.physicalAddress, size: stored.size, checksum: stored.md5,
                           contentType: contentType ?? "application/octet-stream", metadata: metadata,
-                          mtime: Int64(Date().timeIntervalSince1970))
+                          mtime: Self.uploadTime())
         do {
             try engine.putObject(repository: repository, branch: branch, entry: entry)
         } catch {
@@ -79,6 +79,11 @@ public final class Catalog: Sendable {
         CatalogMetrics.merges.increment()
         return commit
     }
+
+    /// An upload's modification time, in whole seconds rounded up: never earlier than the moment
+    /// the bytes were complete, so sync tools comparing a local file's mtime (sub-second) with
+    /// the object's do not see the object as older than the file it came from.
+    static func uploadTime() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.up)) }
 
     /// A reader over the bytes of an entry the caller has already looked up (or a range of them).
     public func open(_ entry: Entry, in repository: String, range: ClosedRange<Int64>?) throws -> ObjectReader {

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import TarnAuth
 import TarnBlock
+import TarnCatalog
 import TarnCore
 
 /// An S3 error: the code clients branch on, its HTTP status and a message. Every typed error
@@ -63,6 +64,17 @@ public struct S3Error: Error, Sendable {
             case .namespaceInUse, .dirtyBranch, .noChanges, .conflict: return S3Error("InvalidRequest", .badRequest, e.description)
             case .concurrentUpdate: return S3Error("SlowDown", .serviceUnavailable, e.description)
             case .corrupt, .storage: return S3Error("InternalError", .internalServerError, e.description)
+            }
+        case let e as MultipartError:
+            switch e {
+            case let .noSuchUpload(id):
+                return S3Error("NoSuchUpload", .notFound, "The specified multipart upload does not exist: \(id)")
+            case let .invalidPart(n):
+                return S3Error("InvalidPart", .badRequest, "Part \(n) could not be found or its ETag does not match")
+            case .invalidPartOrder: return S3Error("InvalidPartOrder", .badRequest, "The list of parts was not in ascending order")
+            case let .entityTooSmall(n):
+                return S3Error("EntityTooSmall", .badRequest, "Part \(n) is smaller than the minimum allowed object size (5 MiB)")
+            case .noParts: return .malformedXML("The XML you provided lists no parts")
             }
         case let e as BlockStoreError:
             switch e {

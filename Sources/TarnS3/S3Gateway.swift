@@ -76,7 +76,8 @@ public struct S3Gateway: Sendable {
             case .get:
                 if r.has("location") { return try getBucketLocation(bucket) }
                 if r.has("versioning") { return try getBucketVersioning(bucket) }
-                if r.has("uploads") || r.has("versions") || r.has("tagging") || r.has("acl") || r.has("policy")
+                if r.has("uploads") { return try listMultipartUploads(r, bucket) }
+                if r.has("versions") || r.has("tagging") || r.has("acl") || r.has("policy")
                     || r.has("lifecycle") || r.has("cors") || r.has("website") || r.has("logging") || r.has("notification")
                     || r.has("encryption") || r.has("object-lock") || r.has("replication") || r.has("ownershipControls") {
                     throw S3Error.notImplemented("this bucket subresource")
@@ -92,8 +93,21 @@ public struct S3Gateway: Sendable {
             }
         }
         if r.has("tagging") || r.has("acl") || r.has("retention") || r.has("legal-hold") || r.has("torrent")
-            || r.has("uploads") || r.has("uploadId") || r.has("select") || r.has("restore") || r.has("attributes") {
+            || r.has("select") || r.has("restore") || r.has("attributes") {
             throw S3Error.notImplemented("this object subresource or operation")
+        }
+        if r.has("uploadId") {
+            switch method {
+            case .put: return try await uploadPart(r, bucket, principal)
+            case .post: return try await completeMultipartUpload(r, bucket)
+            case .delete: return try abortMultipartUpload(r, bucket)
+            case .get: return try listParts(r, bucket)
+            default: throw S3Error("MethodNotAllowed", .methodNotAllowed, "\(method) is not allowed on an upload")
+            }
+        }
+        if method == .post {
+            guard r.has("uploads") else { throw S3Error.notImplemented("POST on an object without ?uploads") }
+            return try createMultipartUpload(r, bucket)
         }
         switch method {
         case .get: return try getObject(r, bucket, head: false)

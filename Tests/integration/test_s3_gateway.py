@@ -1,5 +1,9 @@
 """The S3 gateway with boto3: bucket = repository, key = <ref>/<path>."""
 import hashlib
+import os
+import shutil
+import subprocess
+import sys
 import uuid
 
 import boto3
@@ -169,3 +173,81 @@ def test_unsupported_operations_answer_in_s3_xml(s3, bucket):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.get_object_tagging(Bucket=bucket, Key="main/x")
     assert code(e) == "NotImplemented"
+
+
+def test_multipart_upload_with_the_transfer_manager(s3, bucket, tmp_path):
+    from boto3.s3.transfer import TransferConfig
+    data = os.urandom(5 << 20) * 3 + b"tail"
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    config = TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20, max_concurrency=4)
+    s3.upload_file(str(src), bucket, "main/big/big.bin", Config=config, ExtraArgs={"Metadata": {"kind": "mp"}})
+    head = s3.head_object(Bucket=bucket, Key="main/big/big.bin")
+    assert head["ContentLength"] == len(data)
+    assert head["ETag"].strip('"').endswith("-4") and head["Metadata"] == {"kind": "mp"}
+    dst = tmp_path / "back.bin"
+    s3.download_file(bucket, "main/big/big.bin", str(dst), Config=config)
+    assert dst.read_bytes() == data
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_multipart_errors_list_parts_and_abort(s3, bucket):
+    key = "main/mp/x.bin"
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    small = s3.upload_part(Bucket=bucket, Key=key, UploadId=up, PartNumber=1, Body=b"a" * 100)["ETag"]
+    last = s3.upload_part(Bucket=bucket, Key=key, UploadId=up, PartNumber=2, Body=b"b" * 100)["ETag"]
+    parts = s3.list_parts(Bucket=bucket, Key=key, UploadId=up)["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 100), (2, 100)]
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == [up]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": small}, {"PartNumber": 2, "ETag": last}]})
+    assert code(e) == "EntityTooSmall"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload={"Parts": [
+            {"PartNumber": 2, "ETag": last}, {"PartNumber": 1, "ETag": small}]})
+    assert code(e) == "InvalidPartOrder"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": '"00000000000000000000000000000000"'}]})
+    assert code(e) == "InvalidPart"
+    # A single small part is a valid (last) part.
+    done = s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload={"Parts": [
+        {"PartNumber": 2, "ETag": last}]})
+    assert done["ETag"].strip('"').endswith("-1")
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"b" * 100
+    other = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=other)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key=key, UploadId=other, PartNumber=1, Body=b"x")
+    assert code(e) == "NoSuchUpload"
+
+
+def test_aws_cli_cp_and_sync(tarn_url, bucket, tmp_path):
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=ADMIN_KEY_ID, AWS_SECRET_ACCESS_KEY=ADMIN_SECRET, AWS_DEFAULT_REGION="us-east-1")
+    # The venv's aws CLI (requirements.txt), else one on PATH.
+    venv_aws = os.path.join(os.path.dirname(sys.executable), "aws")
+    aws = venv_aws if os.access(venv_aws, os.X_OK) else shutil.which("aws")
+    assert aws, "the aws CLI is not installed"
+
+    def run(*args):
+        return subprocess.run([aws, "--endpoint-url", tarn_url, "s3", *args], env=env, capture_output=True, text=True, check=True).stdout
+
+    big = tmp_path / "fifty.bin"
+    big.write_bytes(os.urandom(50 << 20))
+    run("cp", str(big), f"s3://{bucket}/main/cli/fifty.bin")
+    back = tmp_path / "back.bin"
+    run("cp", f"s3://{bucket}/main/cli/fifty.bin", str(back))
+    assert back.read_bytes() == big.read_bytes()
+
+    local = tmp_path / "tree"
+    for i in range(5):
+        (local / f"d{i % 2}").mkdir(parents=True, exist_ok=True)
+        (local / f"d{i % 2}" / f"f{i}.txt").write_text(f"file {i}")
+    run("sync", str(local), f"s3://{bucket}/main/synced/")
+    assert run("sync", str(local), f"s3://{bucket}/main/synced/").strip() == ""
+    down = tmp_path / "down"
+    run("sync", f"s3://{bucket}/main/synced/", str(down))
+    assert sorted(p.relative_to(down).as_posix() for p in down.rglob("*.txt")) == \
+        sorted(p.relative_to(local).as_posix() for p in local.rglob("*.txt"))
+    assert run("sync", f"s3://{bucket}/main/synced/", str(down)).strip() == ""

@@ -7,6 +7,7 @@ enum Migrations {
         (1, "0001_initial", PackageResources._001_initial_sql),
         (2, "0002_credentials", PackageResources._002_credentials_sql),
         (3, "0003_branch_protection", PackageResources._003_branch_protection_sql),
+        (4, "0004_multipart_uploads", PackageResources._004_multipart_uploads_sql),
     ]
 
     /// The trees file: ranges and metaranges.

@@ -538,6 +538,128 @@ public final class SQLiteStore: MetadataStore {
         }
     }
 
+    // MARK: Multipart uploads (S3)
+
+    public struct MultipartUpload: Sendable {
+        public var id: String
+        public var repository: String
+        public var branch: String
+        public var path: String
+        public var contentType: String
+        public var metadata: [String: String]
+        public var createdAt: Int64
+
+        public init(id: String, repository: String, branch: String, path: String, contentType: String,
+                    metadata: [String: String], createdAt: Int64) {
+            (self.id, self.repository, self.branch, self.path) = (id, repository, branch, path)
+            (self.contentType, self.metadata, self.createdAt) = (contentType, metadata, createdAt)
+        }
+    }
+
+    public struct MultipartPart: Sendable {
+        public var number: Int
+        public var physicalAddress: String
+        public var size: Int64
+        public var md5: String
+        public var createdAt: Int64
+
+        public init(number: Int, physicalAddress: String, size: Int64, md5: String, createdAt: Int64) {
+            (self.number, self.physicalAddress, self.size, self.md5, self.createdAt) = (number, physicalAddress, size, md5, createdAt)
+        }
+    }
+
+    public func createMultipartUpload(_ u: MultipartUpload) throws {
+        let json = String(decoding: try JSONEncoder().encode(u.metadata), as: UTF8.self)
+        try write { c in
+            try c.statement("""
+                INSERT INTO multipart_uploads (id, repository, branch, path, content_type, metadata, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).bind(.text(u.id), .text(u.repository), .text(u.branch), .text(u.path), .text(u.contentType),
+                          .text(json), .int(u.createdAt)).run()
+        }
+    }
+
+    private static func uploadRow(_ s: SQLiteStatement) -> MultipartUpload {
+        let metadata = (try? JSONDecoder().decode([String: String].self, from: Data(s.text(5).utf8))) ?? [:]
+        return MultipartUpload(id: s.text(0), repository: s.text(1), branch: s.text(2), path: s.text(3), contentType: s.text(4),
+                               metadata: metadata, createdAt: s.int(6))
+    }
+
+    public func multipartUpload(_ id: String) throws -> MultipartUpload? {
+        try read { c in
+            let s = try c.statement("""
+                SELECT id, repository, branch, path, content_type, metadata, created_at FROM multipart_uploads WHERE id = ?
+                """)
+            s.bind(.text(id))
+            return try s.step() ? Self.uploadRow(s) : nil
+        }
+    }
+
+    /// Uploads of a repository in (path, id) order, after the given marker pair.
+    public func listMultipartUploads(repository: String, afterPath: String, afterID: String, limit: Int) throws -> [MultipartUpload] {
+        try read { c in
+            let s = try c.statement("""
+                SELECT id, repository, branch, path, content_type, metadata, created_at FROM multipart_uploads
+                WHERE repository = ? AND (branch || '/' || path, id) > (?, ?) ORDER BY branch || '/' || path, id
+                """)
+            s.bind(.text(repository), .text(afterPath), .text(afterID))
+            return try collect(s, limit: limit) { Self.uploadRow($0) }
+        }
+    }
+
+    /// Records a part; returns the part it replaced (whose bytes the caller deletes).
+    public func putMultipartPart(uploadID: String, _ part: MultipartPart) throws -> MultipartPart? {
+        try write { c in
+            guard try c.statement("SELECT 1 FROM multipart_uploads WHERE id = ?").bind(.text(uploadID)).step() else {
+                throw EngineError.objectNotFound("upload \(uploadID)")
+            }
+            let old = try c.statement("""
+                SELECT part_number, physical_address, size, md5, created_at FROM multipart_parts WHERE upload_id = ? AND part_number = ?
+                """)
+            old.bind(.text(uploadID), .int(Int64(part.number)))
+            let replaced = try old.step() ? MultipartPart(number: Int(old.int(0)), physicalAddress: old.text(1), size: old.int(2),
+                                                           md5: old.text(3), createdAt: old.int(4)) : nil
+            try c.statement("""
+                INSERT INTO multipart_parts (upload_id, part_number, physical_address, size, md5, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (upload_id, part_number) DO UPDATE SET physical_address = excluded.physical_address,
+                    size = excluded.size, md5 = excluded.md5, created_at = excluded.created_at
+                """).bind(.text(uploadID), .int(Int64(part.number)), .text(part.physicalAddress), .int(part.size), .text(part.md5),
+                          .int(part.createdAt)).run()
+            return replaced
+        }
+    }
+
+    public func multipartParts(uploadID: String, afterNumber: Int, limit: Int) throws -> [MultipartPart] {
+        try read { c in
+            let s = try c.statement("""
+                SELECT part_number, physical_address, size, md5, created_at FROM multipart_parts
+                WHERE upload_id = ? AND part_number > ? ORDER BY part_number
+                """)
+            s.bind(.text(uploadID), .int(Int64(afterNumber)))
+            return try collect(s, limit: limit) {
+                MultipartPart(number: Int($0.int(0)), physicalAddress: $0.text(1), size: $0.int(2), md5: $0.text(3), createdAt: $0.int(4))
+            }
+        }
+    }
+
+    /// Removes an upload and its parts' rows; returns the parts (whose bytes the caller
+    /// deletes), or nil when there was no such upload.
+    public func removeMultipartUpload(_ id: String) throws -> [MultipartPart]? {
+        try write { c in
+            guard try c.statement("SELECT 1 FROM multipart_uploads WHERE id = ?").bind(.text(id)).step() else { return nil }
+            let s = try c.statement("""
+                SELECT part_number, physical_address, size, md5, created_at FROM multipart_parts WHERE upload_id = ? ORDER BY part_number
+                """)
+            s.bind(.text(id))
+            let parts = try collect(s, limit: .max) {
+                MultipartPart(number: Int($0.int(0)), physicalAddress: $0.text(1), size: $0.int(2), md5: $0.text(3), createdAt: $0.int(4))
+            }
+            try c.statement("DELETE FROM multipart_parts WHERE upload_id = ?").bind(.text(id)).run()
+            try c.statement("DELETE FROM multipart_uploads WHERE id = ?").bind(.text(id)).run()
+            return parts
+        }
+    }
+
     // MARK: Users and credentials
 
     /// Stores a user (if new) and an access key with its sealed secret, in one transaction.

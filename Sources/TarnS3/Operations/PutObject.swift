@@ -41,6 +41,15 @@ extension S3Gateway {
                 guard ifMatch == "*" || ifMatch == etag || "\"\(ifMatch)\"" == etag else { throw S3Error.preconditionFailed() }
             }
         }
+        let body = try verifiedBody(r, principal)
+        let (entry, _) = try await catalog.upload(repository: bucket, branch: branch, path: path, body: body,
+                                                  contentType: r.headers["content-type"] ?? "binary/octet-stream",
+                                                  metadata: Self.userMetadata(r.headers))
+        return Response(status: .ok, headers: [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"])
+    }
+
+    /// The request body, checked against the payload hash the signature covers and Content-MD5.
+    func verifiedBody(_ r: S3Request, _ principal: S3Principal) throws -> VerifiedBody {
         let sha: String?
         switch principal.payloadHash {
         case SigV4.unsignedPayload: sha = nil
@@ -50,11 +59,7 @@ extension S3Gateway {
         default:
             throw S3Error("InvalidArgument", .badRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a SHA-256")
         }
-        let body = VerifiedBody(base: r.http.body, sha256: sha, md5: r.headers["content-md5"])
-        let (entry, _) = try await catalog.upload(repository: bucket, branch: branch, path: path, body: body,
-                                                  contentType: r.headers["content-type"] ?? "binary/octet-stream",
-                                                  metadata: Self.userMetadata(r.headers))
-        return Response(status: .ok, headers: [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"])
+        return VerifiedBody(base: r.http.body, sha256: sha, md5: r.headers["content-md5"])
     }
 
     /// `x-amz-meta-<k>` headers as metadata `<k>` (names lower-cased, as S3 stores them); the

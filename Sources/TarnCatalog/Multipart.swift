@@ -1,0 +1,119 @@
+import Crypto
+import Foundation
+import TarnCore
+import TarnMetadata
+
+/// Why a multipart upload step was refused; the S3 gateway maps these to its codes.
+public enum MultipartError: Error, Sendable, Equatable {
+    case noSuchUpload(String)
+    case invalidPart(Int)
+    case invalidPartOrder
+    case entityTooSmall(part: Int)
+    case noParts
+}
+
+public typealias MultipartUploadRecord = SQLiteStore.MultipartUpload
+public typealias MultipartPartRecord = SQLiteStore.MultipartPart
+
+/// S3 multipart uploads: each part is stored as an object of its own as it arrives; completing
+/// composes them into one fresh object, stages it like any upload, and removes the parts.
+extension Catalog {
+    /// Parts but the last must be at least this large (as S3).
+    public static let minimumPartSize: Int64 = 5 << 20
+
+    public func createMultipartUpload(repository: String, branch: String, path: String, contentType: String,
+                                      metadata: [String: String]) throws -> String {
+        _ = try engine.repository(repository)
+        _ = try engine.branch(repository: repository, name: branch)
+        let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try self.metadata.createMultipartUpload(.init(id: id, repository: repository, branch: branch, path: path, contentType: contentType,
+                                                  metadata: metadata, createdAt: Int64(Date().timeIntervalSince1970)))
+        return id
+    }
+
+    public func multipartUpload(_ id: String) throws -> SQLiteStore.MultipartUpload {
+        guard let upload = try self.metadata.multipartUpload(id) else { throw MultipartError.noSuchUpload(id) }
+        return upload
+    }
+
+    /// Stores one part (replacing an earlier one with the same number); returns its hex MD5.
+    public func uploadPart<Body: AsyncSequence>(uploadID: String, number: Int, body: Body) async throws -> SQLiteStore.MultipartPart
+        where Body.Element: Collection, Body.Element.Element == UInt8 {
+        let upload = try multipartUpload(uploadID)
+        let repo = try engine.repository(upload.repository)
+        let stored = try await blocks.put(namespace: repo.storageNamespace, body: body)
+        let part = SQLiteStore.MultipartPart(number: number, physicalAddress: stored.physicalAddress, size: stored.size, md5: stored.md5,
+                                             createdAt: Int64(Date().timeIntervalSince1970))
+        do {
+            if let replaced = try metadata.putMultipartPart(uploadID: uploadID, part) {
+                try? blocks.delete(namespace: repo.storageNamespace, address: replaced.physicalAddress)
+            }
+        } catch {
+            try? blocks.delete(namespace: repo.storageNamespace, address: stored.physicalAddress)
+            if case EngineError.objectNotFound = error { throw MultipartError.noSuchUpload(uploadID) }
+            throw error
+        }
+        return part
+    }
+
+    /// Completes an upload with the parts the client lists (number and ETag, ascending).
+    /// Returns the staged entry; its checksum is S3's multipart ETag (`<md5 of part md5s>-N`).
+    public func completeMultipartUpload(uploadID: String, parts requested: [(number: Int, etag: String)]) async throws -> Entry {
+        let upload = try multipartUpload(uploadID)
+        let repo = try engine.repository(upload.repository)
+        guard !requested.isEmpty else { throw MultipartError.noParts }
+        let stored = Dictionary(uniqueKeysWithValues: try metadata.multipartParts(uploadID: uploadID, afterNumber: 0, limit: .max).map { ($0.number, $0) })
+        var chosen: [SQLiteStore.MultipartPart] = []
+        for (i, want) in requested.enumerated() {
+            if i > 0 && want.number <= requested[i - 1].number { throw MultipartError.invalidPartOrder }
+            let etag = want.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            guard let part = stored[want.number], part.md5 == etag.lowercased() else { throw MultipartError.invalidPart(want.number) }
+            chosen.append(part)
+        }
+        for part in chosen.dropLast() where part.size < Self.minimumPartSize { throw MultipartError.entityTooSmall(part: part.number) }
+        let composed = try await blocks.compose(namespace: repo.storageNamespace, parts: chosen.map(\.physicalAddress))
+        var md5s = [UInt8]()
+        for part in chosen { md5s += Self.hexBytes(part.md5) }
+        let etag = ContentHash.hex(Insecure.MD5.hash(data: md5s)) + "-\(chosen.count)"
+        let entry = Entry(path: upload.path, physicalAddress: composed.physicalAddress, size: composed.size, checksum: etag,
+                          contentType: upload.contentType, metadata: upload.metadata, mtime: Self.uploadTime())
+        do {
+            try engine.putObject(repository: upload.repository, branch: upload.branch, entry: entry)
+        } catch {
+            try? blocks.delete(namespace: repo.storageNamespace, address: composed.physicalAddress)
+            throw error
+        }
+        CatalogMetrics.objectsStaged.increment()
+        CatalogMetrics.bytesStaged.increment(by: Int(composed.size))
+        if let parts = try? metadata.removeMultipartUpload(uploadID) {
+            for part in parts { try? blocks.delete(namespace: repo.storageNamespace, address: part.physicalAddress) }
+        }
+        return entry
+    }
+
+    public func multipartParts(uploadID: String, after: Int, limit: Int) throws -> [MultipartPartRecord] {
+        try metadata.multipartParts(uploadID: uploadID, afterNumber: after, limit: limit)
+    }
+
+    /// Uploads of a repository in key order, after a (key, upload ID) marker.
+    public func multipartUploads(repository: String, afterKey: String, afterID: String, limit: Int) throws -> [MultipartUploadRecord] {
+        try metadata.listMultipartUploads(repository: repository, afterPath: afterKey, afterID: afterID, limit: limit)
+    }
+
+    public func abortMultipartUpload(uploadID: String) throws {
+        let upload = try multipartUpload(uploadID)
+        let repo = try engine.repository(upload.repository)
+        guard let parts = try metadata.removeMultipartUpload(uploadID) else { throw MultipartError.noSuchUpload(uploadID) }
+        for part in parts { try? blocks.delete(namespace: repo.storageNamespace, address: part.physicalAddress) }
+    }
+
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        var out = [UInt8]()
+        var high: UInt8?
+        for c in hex.utf8 {
+            let v: UInt8 = c >= 97 ? c - 87 : (c >= 65 ? c - 55 : c - 48)
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return out
+    }
+}
