@@ -80,6 +80,37 @@ public final class Catalog: Sendable {
         return commit
     }
 
+    /// Copies an object to a branch. Within one storage namespace the copy shares the source's
+    /// bytes (a new entry, no I/O); across namespaces the bytes are streamed into the
+    /// destination's. `metadata`/`contentType` replace the source's when given.
+    public func copyObject(from source: (repository: String, ref: String, path: String),
+                           to destination: (repository: String, branch: String, path: String),
+                           metadata: [String: String]? = nil, contentType: String? = nil) async throws -> Entry {
+        let sourceEntry = try engine.getObject(repository: source.repository, ref: source.ref, path: source.path)
+        let sourceRepo = try engine.repository(source.repository)
+        let destRepo = try engine.repository(destination.repository)
+        _ = try engine.branch(repository: destination.repository, name: destination.branch)
+        var entry = sourceEntry
+        entry.path = destination.path
+        entry.mtime = Self.uploadTime()
+        if let metadata { entry.metadata = metadata }
+        if let contentType { entry.contentType = contentType }
+        if sourceRepo.storageNamespace != destRepo.storageNamespace {
+            let reader = try blocks.get(namespace: sourceRepo.storageNamespace, address: sourceEntry.physicalAddress, range: nil)
+            let stored = try await blocks.put(namespace: destRepo.storageNamespace, body: reader)
+            entry.physicalAddress = stored.physicalAddress
+            do {
+                try engine.putObject(repository: destination.repository, branch: destination.branch, entry: entry)
+            } catch {
+                try? blocks.delete(namespace: destRepo.storageNamespace, address: stored.physicalAddress)
+                throw error
+            }
+            return entry
+        }
+        try engine.putObject(repository: destination.repository, branch: destination.branch, entry: entry)
+        return entry
+    }
+
     /// An upload's modification time, in whole seconds rounded up: never earlier than the moment
     /// the bytes were complete, so sync tools comparing a local file's mtime (sub-second) with
     /// the object's do not see the object as older than the file it came from.

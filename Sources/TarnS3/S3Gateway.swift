@@ -113,7 +113,7 @@ public struct S3Gateway: Sendable {
         case .get: return try getObject(r, bucket, head: false)
         case .head: return try getObject(r, bucket, head: true)
         case .put:
-            if r.headers["x-amz-copy-source"] != nil { throw S3Error.notImplemented("CopyObject") }
+            if r.headers["x-amz-copy-source"] != nil { return try await copyObject(r, bucket) }
             return try await putObject(r, bucket, principal)
         case .delete: return try deleteObject(r, bucket)
         default: throw S3Error("MethodNotAllowed", .methodNotAllowed, "\(method) is not allowed on an object")

@@ -9,7 +9,7 @@ struct S3Request {
     let http: Request
     let bucket: String?
     /// The whole key, `<ref>/<path>` (nil at the bucket level).
-    let key: String?
+    var key: String?
     let query: [(name: String, value: String)]
     let headers: [String: String]
 

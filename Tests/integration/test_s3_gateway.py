@@ -7,6 +7,7 @@ import sys
 import uuid
 
 import boto3
+import lakefs
 import botocore
 import pytest
 import requests
@@ -251,3 +252,31 @@ def test_aws_cli_cp_and_sync(tarn_url, bucket, tmp_path):
     assert sorted(p.relative_to(down).as_posix() for p in down.rglob("*.txt")) == \
         sorted(p.relative_to(local).as_posix() for p in local.rglob("*.txt"))
     assert run("sync", f"s3://{bucket}/main/synced/", str(down)).strip() == ""
+
+
+def test_copy_object_across_branches_commits_and_repositories(s3, bucket, repo, client):
+    s3.put_object(Bucket=bucket, Key="main/src.txt", Body=b"original", ContentType="text/plain", Metadata={"a": "1"})
+    commit = repo.branch("main").commit(message="src").get_commit().id
+    repo.tag("v1").create(commit)
+    repo.branch("dev").create(source_reference="main")
+    s3.put_object(Bucket=bucket, Key="main/src.txt", Body=b"changed")
+
+    s3.copy_object(Bucket=bucket, Key="dev/copy.txt", CopySource={"Bucket": bucket, "Key": "main/src.txt"})
+    assert s3.get_object(Bucket=bucket, Key="dev/copy.txt")["Body"].read() == b"changed"
+    s3.copy_object(Bucket=bucket, Key="dev/from-commit.txt", CopySource=f"{bucket}/{commit}/src.txt")
+    got = s3.get_object(Bucket=bucket, Key="dev/from-commit.txt")
+    assert got["Body"].read() == b"original" and got["Metadata"] == {"a": "1"} and got["ContentType"] == "text/plain"
+    s3.copy_object(Bucket=bucket, Key="dev/from-tag.txt", CopySource=f"{bucket}/v1/src.txt", MetadataDirective="REPLACE",
+                   Metadata={"b": "2"}, ContentType="text/csv")
+    got = s3.get_object(Bucket=bucket, Key="dev/from-tag.txt")
+    assert got["Metadata"] == {"b": "2"} and got["ContentType"] == "text/csv"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="main/src.txt", CopySource=f"{bucket}/main/src.txt")
+    assert code(e) == "InvalidRequest"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="dev/x.txt", CopySource=f"{bucket}/main/src.txt", CopySourceIfMatch='"0000"')
+    assert code(e) == "PreconditionFailed"
+    # Into another repository: the bytes are copied into its own namespace.
+    other = lakefs.Repository("cp-" + uuid.uuid4().hex[:8], client=client).create(storage_namespace="local://cp-" + uuid.uuid4().hex[:8])
+    s3.copy_object(Bucket=other.id, Key="main/imported.txt", CopySource=f"{bucket}/v1/src.txt")
+    assert s3.get_object(Bucket=other.id, Key="main/imported.txt")["Body"].read() == b"original"

@@ -87,10 +87,8 @@ struct Objects {
             let branch = try context.parameters.require("branch")
             let destination = try request.requiredQuery("dest_path")
             let body = try await request.decode(as: ObjectCopyCreation.self, context: context)
-            var entry = try catalog.engine.getObject(repository: repository, ref: body.src_ref ?? branch, path: body.src_path)
-            entry.path = destination
-            entry.mtime = Int64(Date().timeIntervalSince1970)
-            try catalog.engine.putObject(repository: repository, branch: branch, entry: entry)
+            let entry = try await catalog.copyObject(from: (repository, body.src_ref ?? branch, body.src_path),
+                                                     to: (repository, branch, destination))
             return EditedResponse(status: .created, response: try stats(repository, entry))
         }
         api.post("repositories/:repository/branches/:branch/objects/delete") { request, context in
