@@ -280,3 +280,76 @@ def test_copy_object_across_branches_commits_and_repositories(s3, bucket, repo, 
     other = lakefs.Repository("cp-" + uuid.uuid4().hex[:8], client=client).create(storage_namespace="local://cp-" + uuid.uuid4().hex[:8])
     s3.copy_object(Bucket=other.id, Key="main/imported.txt", CopySource=f"{bucket}/v1/src.txt")
     assert s3.get_object(Bucket=other.id, Key="main/imported.txt")["Body"].read() == b"original"
+
+
+def _signed_headers(url, method, headers):
+    """Headers signed by botocore for a request whose payload hash header is already set."""
+    req = AWSRequest(method=method, url=url, headers=headers)
+    SigV4Auth(Credentials(ADMIN_KEY_ID, ADMIN_SECRET), "s3", "us-east-1").add_auth(req)
+    return dict(req.headers)
+
+
+def _chunk_signature(headers, previous, data):
+    import hmac
+    amz_date = headers["X-Amz-Date"]
+    scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
+
+    def h(key, msg):
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+    key = h(h(h(h(("AWS4" + ADMIN_SECRET).encode(), amz_date[:8]), "us-east-1"), "s3"), "aws4_request")
+    to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, hashlib.sha256(b"").hexdigest(),
+                         hashlib.sha256(data).hexdigest()])
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def test_aws_chunked_signed_payload(tarn_url, s3, bucket):
+    chunks = [os.urandom(70000), os.urandom(1234), b""]
+    url = f"{tarn_url}/{bucket}/main/chunked.bin"
+    body_len = sum(len(c) for c in chunks)
+    headers = _signed_headers(url, "PUT", {"x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                                           "x-amz-decoded-content-length": str(body_len), "Content-Encoding": "aws-chunked"})
+    previous = headers["Authorization"].split("Signature=")[1]
+
+    def encode(tamper=False):
+        nonlocal previous
+        prev, out = previous, b""
+        for c in chunks:
+            sig = _chunk_signature(headers, prev, c)
+            prev = sig
+            data = (c[:-1] + b"X") if tamper and c else c
+            out += f"{len(c):x};chunk-signature={sig}\r\n".encode() + data + b"\r\n"
+        return out
+
+    good = encode()
+    r = requests.put(url, data=good, headers=dict(headers, **{"Content-Length": str(len(good))}))
+    assert r.status_code == 200, r.text
+    assert s3.get_object(Bucket=bucket, Key="main/chunked.bin")["Body"].read() == b"".join(chunks)
+    # One changed byte in a chunk breaks its signature: nothing is staged.
+    url2 = f"{tarn_url}/{bucket}/main/chunked-bad.bin"
+    headers = _signed_headers(url2, "PUT", {"x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                                            "x-amz-decoded-content-length": str(body_len), "Content-Encoding": "aws-chunked"})
+    previous = headers["Authorization"].split("Signature=")[1]
+    bad = encode(tamper=True)
+    r = requests.put(url2, data=bad, headers=dict(headers, **{"Content-Length": str(len(bad))}))
+    assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="main/chunked-bad.bin")
+
+
+def test_aws_chunked_unsigned_with_crc32_trailer(tarn_url, s3, bucket):
+    import base64
+    import zlib
+    data = os.urandom(100000)
+    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    for name, trailer_value, expect in [("ok.bin", crc, 200), ("badcrc.bin", "AAAAAA==", 400)]:
+        url = f"{tarn_url}/{bucket}/main/trailer-{name}"
+        headers = _signed_headers(url, "PUT", {"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                                               "x-amz-trailer": "x-amz-checksum-crc32", "Content-Encoding": "aws-chunked",
+                                               "x-amz-decoded-content-length": str(len(data))})
+        body = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in [data[:65536], data[65536:]])
+        body += f"0\r\nx-amz-checksum-crc32:{trailer_value}\r\n\r\n".encode()
+        r = requests.put(url, data=body, headers=dict(headers, **{"Content-Length": str(len(body))}))
+        assert r.status_code == expect, r.text
+    assert s3.get_object(Bucket=bucket, Key="main/trailer-ok.bin")["Body"].read() == data
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="main/trailer-badcrc.bin")

@@ -48,18 +48,28 @@ extension S3Gateway {
         return Response(status: .ok, headers: [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"])
     }
 
-    /// The request body, checked against the payload hash the signature covers and Content-MD5.
+    /// The request body, decoded (aws-chunked) and checked as it streams: the payload hash or
+    /// chunk signatures the request's signature covers, Content-MD5, and an `x-amz-checksum-*`
+    /// header or trailer.
     func verifiedBody(_ r: S3Request, _ principal: S3Principal) throws -> VerifiedBody {
-        let sha: String?
+        let checksum = ChecksumAlgorithm.allCases.first { r.headers[$0.header] != nil }.map { ($0, r.headers[$0.header]!) }
         switch principal.payloadHash {
-        case SigV4.unsignedPayload: sha = nil
-        case let h where h.count == 64 && h.allSatisfy(\.isHexDigit): sha = h
-        case let h where h.hasPrefix("STREAMING-"):
-            throw S3Error.notImplemented("aws-chunked uploads (\(h))")
+        case SigV4.unsignedPayload:
+            return VerifiedBody(source: .plain(r.http.body), sha256: nil, md5: r.headers["content-md5"], checksum: checksum)
+        case let h where h.count == 64 && h.allSatisfy(\.isHexDigit):
+            return VerifiedBody(source: .plain(r.http.body), sha256: h, md5: r.headers["content-md5"], checksum: checksum)
+        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER":
+            let trailer = r.headers["x-amz-trailer"]
+            if let trailer, ChecksumAlgorithm.named(trailer) == nil {
+                throw S3Error.notImplemented("the \(trailer) trailer")
+            }
+            let chunked = AwsChunkedBody(base: r.http.body, principal: principal,
+                                         signed: principal.payloadHash.hasPrefix("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+                                         trailer: trailer, decodedLength: r.headers["x-amz-decoded-content-length"].flatMap { Int64($0) })
+            return VerifiedBody(source: .chunked(chunked), sha256: nil, md5: r.headers["content-md5"], checksum: checksum)
         default:
-            throw S3Error("InvalidArgument", .badRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a SHA-256")
+            throw S3Error("InvalidArgument", .badRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a SHA-256 or a STREAMING- marker")
         }
-        return VerifiedBody(base: r.http.body, sha256: sha, md5: r.headers["content-md5"])
     }
 
     /// `x-amz-meta-<k>` headers as metadata `<k>` (names lower-cased, as S3 stores them); the
