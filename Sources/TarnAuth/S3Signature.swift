@@ -133,3 +133,52 @@ extension Authenticator {
         return f.string(from: d)
     }
 }
+
+extension Authenticator {
+    /// Verifies a SigV2 request: `Authorization: AWS <key>:<signature>`, or a presigned query
+    /// (`AWSAccessKeyId`, `Expires`, `Signature`). Its payload is unsigned.
+    public func verifySigV2(_ r: SigV4.Request, rawPath: String, now: Date = Date()) throws(S3AuthError) -> S3Principal {
+        let keyID: String, given: String, dateOrExpires: String
+        var query = r.query
+        if let header = r.headers["authorization"] {
+            guard header.hasPrefix("AWS "), let colon = header.lastIndex(of: ":") else { throw .malformed("bad AWS authorization header") }
+            keyID = String(header[header.index(header.startIndex, offsetBy: 4)..<colon])
+            given = String(header[header.index(after: colon)...])
+            if let amz = r.headers["x-amz-date"] {
+                guard let d = Self.httpDate(amz) else { throw .malformed("bad x-amz-date") }
+                if abs(now.timeIntervalSince(d)) > Self.maxClockSkew { throw .requestTimeTooSkewed }
+                dateOrExpires = ""
+            } else {
+                guard let date = r.headers["date"], let d = Self.httpDate(date) else { throw .malformed("no Date header") }
+                if abs(now.timeIntervalSince(d)) > Self.maxClockSkew { throw .requestTimeTooSkewed }
+                dateOrExpires = date
+            }
+        } else {
+            func q(_ n: String) -> String? { r.query.first(where: { $0.name == n })?.value }
+            guard let k = q("AWSAccessKeyId"), let s = q("Signature"), let e = q("Expires"), let expires = Double(e) else {
+                throw .missing
+            }
+            if now.timeIntervalSince1970 > expires { throw .expired }
+            (keyID, given, dateOrExpires) = (k, s, e)
+            query = query.filter { !["AWSAccessKeyId", "Signature", "Expires"].contains($0.name) }
+        }
+        guard let (user, secret) = openedSecrets.lookup(keyID, load: { try? self.secret(accessKeyID: keyID) }) else {
+            throw .invalidAccessKeyID(keyID)
+        }
+        let toSign = SigV2.stringToSign(method: r.method, rawPath: rawPath, query: query, headers: r.headers, dateOrExpires: dateOrExpires)
+        guard SigV4.constantTimeEqual(SigV2.signature(toSign, secret: secret), given) else { throw .signatureDoesNotMatch }
+        return S3Principal(user: user, accessKeyID: keyID, payloadHash: SigV4.unsignedPayload,
+                           scope: SigV4.Scope(date: "", region: "", service: "s3"), amzDate: "", seedSignature: "", signingKeyBytes: [])
+    }
+
+    static func httpDate(_ s: String) -> Date? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEE, dd MMM yyyy HH:mm:ss Z"] {
+            f.dateFormat = format
+            if let d = f.date(from: s) { return d }
+        }
+        return nil
+    }
+}

@@ -52,7 +52,7 @@ public struct S3Gateway: Sendable {
         }
         let s3 = S3Request(request, domain: domain)
         do {
-            let principal = try authenticator.verifySigV4(s3.sigV4)
+            let principal = try authenticate(s3)
             var response = try await dispatch(s3, principal)
             response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
             return response
@@ -61,6 +61,14 @@ public struct S3Gateway: Sendable {
             if e.status == .internalServerError { logger.error("s3 failure", metadata: ["error": .string("\(error)")]) }
             return e.response(for: request, requestID: requestID)
         }
+    }
+
+    /// SigV2 (header `AWS …` or `AWSAccessKeyId` in the query) or SigV4.
+    func authenticate(_ r: S3Request) throws -> S3Principal {
+        if r.headers["authorization"]?.hasPrefix("AWS ") == true || (r.headers["authorization"] == nil && r.has("AWSAccessKeyId")) {
+            return try authenticator.verifySigV2(r.sigV4, rawPath: r.http.uri.path)
+        }
+        return try authenticator.verifySigV4(r.sigV4)
     }
 
     /// S3 operations are told apart by level (service, bucket, object), method and query flags.

@@ -62,3 +62,20 @@ import Testing
         #expect(SigV4.uriEncode("é", keepSlash: true) == "%C3%A9")
     }
 }
+
+/// AWS's worked examples of Signature Version 2 for S3 (the "johnsmith" bucket).
+@Suite struct SigV2Tests {
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+    @Test func objectGet() {
+        let s = SigV2.stringToSign(method: "GET", rawPath: "/johnsmith/photos/puppy.jpg", query: [],
+                                   headers: ["date": "Tue, 27 Mar 2007 19:36:42 +0000"], dateOrExpires: "Tue, 27 Mar 2007 19:36:42 +0000")
+        #expect(SigV2.signature(s, secret: secret) == "bWq2s1WEIj+Ydj0vQ697zp+IXMU=")
+    }
+
+    @Test func queryStringAuthentication() {
+        let s = SigV2.stringToSign(method: "GET", rawPath: "/johnsmith/photos/puppy.jpg", query: [], headers: [:],
+                                   dateOrExpires: "1175139620")
+        #expect(SigV2.signature(s, secret: secret) == "NpgCjnDzrM+WFzoENXmpNDUsSn8=")
+    }
+}

@@ -353,3 +353,27 @@ def test_aws_chunked_unsigned_with_crc32_trailer(tarn_url, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="main/trailer-ok.bin")["Body"].read() == data
     with pytest.raises(botocore.exceptions.ClientError):
         s3.head_object(Bucket=bucket, Key="main/trailer-badcrc.bin")
+
+
+def test_presigned_get_and_put_sigv2_and_sigv4(tarn_url, s3, bucket):
+    from botocore.config import Config
+    s3.put_object(Bucket=bucket, Key="main/shared.txt", Body=b"share me")
+    # boto3's default for presigning S3 is SigV2 query strings.
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "main/shared.txt"}, ExpiresIn=300)
+    assert "AWSAccessKeyId=" in url or "X-Amz-Credential=" in url
+    assert requests.get(url).content == b"share me"
+    v4 = boto3.client("s3", endpoint_url=tarn_url, aws_access_key_id=ADMIN_KEY_ID, aws_secret_access_key=ADMIN_SECRET,
+                      region_name="us-east-1", config=Config(signature_version="s3v4"))
+    url4 = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "main/shared.txt"}, ExpiresIn=300)
+    assert "X-Amz-Signature=" in url4
+    assert requests.get(url4).content == b"share me"
+    assert requests.get(url4.replace("main/shared.txt", "main/other.txt")).status_code == 403
+    put_url = v4.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "main/uploaded.txt"}, ExpiresIn=300)
+    assert requests.put(put_url, data=b"via presigned put").status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="main/uploaded.txt")["Body"].read() == b"via presigned put"
+    put_v2 = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "main/uploaded2.txt"}, ExpiresIn=300)
+    assert requests.put(put_v2, data=b"v2 put").status_code == 200
+    # Expired links are refused.
+    expired = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "main/shared.txt"}, ExpiresIn=-10)
+    r = requests.get(expired)
+    assert r.status_code == 403 and b"expired" in r.content
