@@ -18,12 +18,16 @@ public struct S3Gateway: Sendable {
     /// Virtual-host style base domain (`<bucket>.<domain>`); nil for path style only.
     let domain: String?
     let region: String
+    /// When set, CreateBucket/DeleteBucket make and delete repositories, namespaced here.
+    let bucketNamespaceRoot: String?
 
-    public init(catalog: Catalog, authenticator: Authenticator, domain: String? = nil, region: String = "us-east-1") {
+    public init(catalog: Catalog, authenticator: Authenticator, domain: String? = nil, region: String = "us-east-1",
+                bucketNamespaceRoot: String? = nil) {
         self.catalog = catalog
         self.authenticator = authenticator
         self.domain = domain
         self.region = region
+        self.bucketNamespaceRoot = bucketNamespaceRoot
     }
 
     /// True when the request is S3's: a SigV4/SigV2 signature in a header or the query, an
@@ -85,6 +89,7 @@ public struct S3Gateway: Sendable {
                 if r.has("location") { return try getBucketLocation(bucket) }
                 if r.has("versioning") { return try getBucketVersioning(bucket) }
                 if r.has("uploads") { return try listMultipartUploads(r, bucket) }
+                if r.has("versions") { return try listObjectVersions(r, bucket) }
                 if r.has("versions") || r.has("tagging") || r.has("acl") || r.has("policy")
                     || r.has("lifecycle") || r.has("cors") || r.has("website") || r.has("logging") || r.has("notification")
                     || r.has("encryption") || r.has("object-lock") || r.has("replication") || r.has("ownershipControls") {
@@ -94,8 +99,12 @@ public struct S3Gateway: Sendable {
             case .post:
                 if r.has("delete") { return try await deleteObjects(r, bucket, principal) }
                 throw S3Error.notImplemented("POST on a bucket")
-            case .put, .delete:
-                throw S3Error.notImplemented("creating or deleting a bucket over S3 (repositories are made through the API)")
+            case .put:
+                if r.query.isEmpty || r.has("x-id") { return try createBucket(bucket) }
+                throw S3Error.notImplemented("this bucket configuration")
+            case .delete:
+                if r.query.isEmpty || r.has("x-id") { return try deleteBucket(bucket) }
+                throw S3Error.notImplemented("this bucket configuration")
             default:
                 throw S3Error("MethodNotAllowed", .methodNotAllowed, "\(method) is not allowed on a bucket")
             }

@@ -21,6 +21,9 @@ public struct ServerConfiguration: Sendable {
     public var s3Domain: String?
     /// The region S3 clients sign for and the gateway reports.
     public var s3Region: String
+    /// Where CreateBucket over S3 puts a new repository's namespace (`<root><bucket>`); nil
+    /// when CreateBucket and DeleteBucket are off (the default).
+    public var s3BucketNamespaceRoot: String?
     /// `TARN_ADMIN_ACCESS_KEY_ID` / `TARN_ADMIN_SECRET_ACCESS_KEY`: fixed quickstart admin keys.
     public var adminKey: AccessKey?
 
@@ -35,6 +38,7 @@ public struct ServerConfiguration: Sendable {
         self.logLevel = logLevel
         self.s3Domain = s3Domain
         self.s3Region = s3Region
+        self.s3BucketNamespaceRoot = nil
         self.adminKey = adminKey
     }
 
@@ -47,6 +51,8 @@ public struct ServerConfiguration: Sendable {
         ("logging.level", "trace, debug, info, notice, warning, error or critical (default info)"),
         ("s3.domain", "virtual-host style S3 addressing, <bucket>.<domain> (default s3.localhost; empty: path style only)"),
         ("s3.region", "the region S3 clients sign for (default us-east-1)"),
+        ("s3.create_bucket", "1/true: CreateBucket and DeleteBucket over S3 make and delete repositories (default off)"),
+        ("s3.bucket_namespace_root", "storage namespace root of repositories made over S3 (default local://s3-buckets/)"),
     ]
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -104,12 +110,19 @@ public struct ServerConfiguration: Sendable {
         if let id = environment["TARN_ADMIN_ACCESS_KEY_ID"], let secret = environment["TARN_ADMIN_SECRET_ACCESS_KEY"], !id.isEmpty, !secret.isEmpty {
             adminKey = AccessKey(accessKeyID: id, secretAccessKey: secret)
         }
-        return ServerConfiguration(
+        var bucketRoot: String?
+        if let on = values["s3.create_bucket"], ["1", "true", "yes", "on"].contains(on.lowercased()) {
+            bucketRoot = values["s3.bucket_namespace_root"] ?? "local://s3-buckets/"
+            if !bucketRoot!.hasSuffix("/") { bucketRoot! += "/" }
+        }
+        var config = ServerConfiguration(
             host: String(listen[..<colon]), port: port,
             dataDirectory: URL(fileURLWithPath: values["data_dir"] ?? "./tarn-data"),
             databasePath: database, objectStoreRoot: values["blockstore.local.path"].map { URL(fileURLWithPath: $0) },
             logLevel: level, s3Domain: values["s3.domain"].map { $0.isEmpty ? nil : $0 } ?? "s3.localhost",
             s3Region: values["s3.region"] ?? "us-east-1", adminKey: adminKey)
+        config.s3BucketNamespaceRoot = bucketRoot
+        return config
     }
 
     /// A YAML file's settings as dotted keys; any key we do not know is an error, so a typo

@@ -38,7 +38,7 @@ func buildS3Router(gateway: S3Gateway, metrics: Bool) -> Router<APIRequestContex
 public func buildResponder(catalog: Catalog, authenticator: Authenticator, configuration: ServerConfiguration,
                            metrics: PrometheusCollectorRegistry? = nil) -> some HTTPResponder<APIRequestContext> {
     let gateway = S3Gateway(catalog: catalog, authenticator: authenticator, domain: configuration.s3Domain,
-                            region: configuration.s3Region)
+                            region: configuration.s3Region, bucketNamespaceRoot: configuration.s3BucketNamespaceRoot)
     return EndpointSplitter(gateway: gateway,
                             api: buildRouter(catalog: catalog, authenticator: authenticator, metrics: metrics).buildResponder(),
                             s3: buildS3Router(gateway: gateway, metrics: metrics != nil).buildResponder())

@@ -42,6 +42,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Flag(name: .customLong("s3-create-bucket"), help: "Let S3 CreateBucket/DeleteBucket make and delete repositories.")
+    var s3CreateBucket = false
+
     @Flag(help: "Keep everything under the data directory and print the endpoint, the admin keys and export lines.")
     var quickstart = false
 
@@ -52,6 +55,7 @@ struct Serve: AsyncParsableCommand {
         flags["database.url"] = databaseURL
         flags["blockstore.local.path"] = objectStoreRoot
         flags["logging.level"] = logLevel
+        if s3CreateBucket { flags["s3.create_bucket"] = "true" }
         let config: ServerConfiguration
         do {
             config = try ServerConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment, configFile: self.config)

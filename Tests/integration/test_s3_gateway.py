@@ -15,7 +15,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from conftest import ADMIN_KEY_ID, ADMIN_SECRET
+from conftest import ADMIN_KEY_ID, ADMIN_SECRET, TarnProcess
 
 
 def s3_client(url, secret=ADMIN_SECRET):
@@ -377,3 +377,28 @@ def test_presigned_get_and_put_sigv2_and_sigv4(tarn_url, s3, bucket):
     expired = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "main/shared.txt"}, ExpiresIn=-10)
     r = requests.get(expired)
     assert r.status_code == 403 and b"expired" in r.content
+
+
+def test_bucket_create_and_delete_when_enabled_and_versions_listing(data_dir):
+    server = TarnProcess(data_dir, extra_args=["--s3-create-bucket"])
+    try:
+        s3 = s3_client(server.url)
+        name = "made-" + uuid.uuid4().hex[:8]
+        s3.create_bucket(Bucket=name)
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.create_bucket(Bucket=name)
+        assert code(e) == "BucketAlreadyOwnedByYou"
+        for k in ["a", "b/c"]:
+            s3.put_object(Bucket=name, Key=f"main/{k}", Body=b"x")
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.delete_bucket(Bucket=name)
+        assert code(e) == "BucketNotEmpty"
+        # What bucket-cleaning fixtures do: list versions, delete each with VersionId=null.
+        versions = s3.list_object_versions(Bucket=name, Prefix="main/")["Versions"]
+        assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in versions] == [("main/a", "null", True), ("main/b/c", "null", True)]
+        for v in versions:
+            s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
+        s3.delete_bucket(Bucket=name)
+        assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    finally:
+        assert server.stop() == 0

@@ -148,3 +148,49 @@ extension S3Gateway {
         return (page.items.map { ListedKey(key: top + $0.path, isPrefix: $0.isCommonPrefix, entry: $0.entry) }, page.hasMore)
     }
 }
+
+/// ListObjectVersions: Tarn keeps no S3 object versions (its versions are commits), so every
+/// current object is listed as its one version, `null`, the latest.
+extension S3Gateway {
+    func listObjectVersions(_ r: S3Request, _ bucket: String) throws -> Response {
+        let prefix = r.q("prefix") ?? ""
+        let delimiter = r.q("delimiter") ?? ""
+        guard let maxKeys = Int(r.q("max-keys") ?? "1000"), maxKeys >= 0 else { throw S3Error.invalidArgument("max-keys must be a non-negative integer") }
+        let keyMarker = r.q("key-marker") ?? ""
+        _ = try catalog.engine.repository(bucket)
+        let (keys, truncated) = maxKeys == 0 ? ([], false)
+            : try collect(bucket: bucket, prefix: prefix, delimiter: delimiter, after: keyMarker, limit: Swift.min(maxKeys, 1000))
+        var xml = XMLWriter()
+        xml.open("ListVersionsResult")
+        xml.element("Name", bucket)
+        xml.element("Prefix", prefix)
+        xml.element("KeyMarker", keyMarker)
+        xml.element("VersionIdMarker", r.q("version-id-marker") ?? "")
+        if !delimiter.isEmpty { xml.element("Delimiter", delimiter) }
+        xml.element("MaxKeys", maxKeys)
+        xml.element("IsTruncated", truncated)
+        if truncated, let last = keys.last {
+            xml.element("NextKeyMarker", last.key)
+            xml.element("NextVersionIdMarker", "null")
+        }
+        for k in keys where !k.isPrefix {
+            let e = k.entry!
+            xml.text += "<Version>"
+            xml.element("Key", k.key)
+            xml.element("VersionId", "null")
+            xml.element("IsLatest", true)
+            xml.element("LastModified", S3Time.iso8601(e.mtime))
+            xml.element("ETag", "\"\(e.checksum)\"")
+            xml.element("Size", e.size)
+            xml.element("StorageClass", "STANDARD")
+            xml.text += "<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner></Version>"
+        }
+        for k in keys where k.isPrefix {
+            xml.text += "<CommonPrefixes>"
+            xml.element("Prefix", k.key)
+            xml.text += "</CommonPrefixes>"
+        }
+        xml.close("ListVersionsResult")
+        return xml.response()
+    }
+}
