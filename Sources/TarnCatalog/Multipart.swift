@@ -40,6 +40,7 @@ extension Catalog {
     public func uploadPart<Body: AsyncSequence>(uploadID: String, number: Int, body: Body) async throws -> SQLiteStore.MultipartPart
         where Body.Element: Collection, Body.Element.Element == UInt8 {
         let upload = try multipartUpload(uploadID)
+        guard upload.completedETag == nil else { throw MultipartError.noSuchUpload(uploadID) }
         let repo = try engine.repository(upload.repository)
         let stored = try await blocks.put(namespace: repo.storageNamespace, body: body)
         let part = SQLiteStore.MultipartPart(number: number, physicalAddress: stored.physicalAddress, size: stored.size, md5: stored.md5,
@@ -58,8 +59,10 @@ extension Catalog {
 
     /// Completes an upload with the parts the client lists (number and ETag, ascending).
     /// Returns the staged entry; its checksum is S3's multipart ETag (`<md5 of part md5s>-N`).
-    public func completeMultipartUpload(uploadID: String, parts requested: [(number: Int, etag: String)]) async throws -> Entry {
+    public func completeMultipartUpload(uploadID: String, parts requested: [(number: Int, etag: String)]) async throws -> String {
         let upload = try multipartUpload(uploadID)
+        // Completing again answers as the first time did (S3 clients retry completions).
+        if let done = upload.completedETag { return done }
         let repo = try engine.repository(upload.repository)
         guard !requested.isEmpty else { throw MultipartError.noParts }
         let stored = Dictionary(uniqueKeysWithValues: try metadata.multipartParts(uploadID: uploadID, afterNumber: 0, limit: .max).map { ($0.number, $0) })
@@ -85,10 +88,10 @@ extension Catalog {
         }
         CatalogMetrics.objectsStaged.increment()
         CatalogMetrics.bytesStaged.increment(by: Int(composed.size))
-        if let parts = try? metadata.removeMultipartUpload(uploadID) {
+        if let parts = try? metadata.removeMultipartUpload(uploadID, completedETag: etag) {
             for part in parts { try? blocks.delete(namespace: repo.storageNamespace, address: part.physicalAddress) }
         }
-        return entry
+        return etag
     }
 
     public func multipartParts(uploadID: String, after: Int, limit: Int) throws -> [MultipartPartRecord] {
@@ -102,6 +105,7 @@ extension Catalog {
 
     public func abortMultipartUpload(uploadID: String) throws {
         let upload = try multipartUpload(uploadID)
+        guard upload.completedETag == nil else { throw MultipartError.noSuchUpload(uploadID) }
         let repo = try engine.repository(upload.repository)
         guard let parts = try metadata.removeMultipartUpload(uploadID) else { throw MultipartError.noSuchUpload(uploadID) }
         for part in parts { try? blocks.delete(namespace: repo.storageNamespace, address: part.physicalAddress) }

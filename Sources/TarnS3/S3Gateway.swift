@@ -30,9 +30,13 @@ public struct S3Gateway: Sendable {
         self.bucketNamespaceRoot = bucketNamespaceRoot
     }
 
-    /// True when the request is S3's: a SigV4/SigV2 signature in a header or the query, an
-    /// `x-amz-content-sha256` header, or a Host under the S3 domain.
+    /// True when the request is S3's: anything outside the REST API's own paths (`/api/…`,
+    /// `/metrics`) — anonymous S3 requests too, so they get S3 answers — and, inside them, a
+    /// SigV4/SigV2 signature in a header or the query, an `x-amz-content-sha256` header, or a
+    /// Host under the S3 domain.
     public func claims(_ request: Request) -> Bool {
+        let path = request.uri.path
+        if !(path.hasPrefix("/api/") || path == "/api" || path == "/metrics") { return true }
         if let auth = request.headers[.authorization], auth.hasPrefix("AWS4-") || auth.hasPrefix("AWS ") { return true }
         if request.headers[HTTPField.Name("x-amz-content-sha256")!] != nil { return true }
         if let query = request.uri.query,
@@ -60,6 +64,9 @@ public struct S3Gateway: Sendable {
             var response = try await dispatch(s3, principal)
             response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
             return response
+        } catch S3AuthError.missing where s3.bucket != nil && (try? catalog.engine.repository(s3.bucket!)) == nil {
+            // As S3: a bucket that does not exist is that, even to an anonymous caller.
+            return S3Error.noSuchBucket(s3.bucket!).response(for: request, requestID: requestID)
         } catch {
             let e = S3Error.from(error)
             if e.status == .internalServerError { logger.error("s3 failure", metadata: ["error": .string("\(error)")]) }

@@ -8,6 +8,7 @@ enum Migrations {
         (2, "0002_credentials", PackageResources._002_credentials_sql),
         (3, "0003_branch_protection", PackageResources._003_branch_protection_sql),
         (4, "0004_multipart_uploads", PackageResources._004_multipart_uploads_sql),
+        (5, "0005_multipart_completed", PackageResources._005_multipart_completed_sql),
     ]
 
     /// The trees file: ranges and metaranges.

@@ -548,11 +548,13 @@ public final class SQLiteStore: MetadataStore {
         public var contentType: String
         public var metadata: [String: String]
         public var createdAt: Int64
+        /// Set once the upload was completed: the ETag it produced.
+        public var completedETag: String?
 
         public init(id: String, repository: String, branch: String, path: String, contentType: String,
-                    metadata: [String: String], createdAt: Int64) {
+                    metadata: [String: String], createdAt: Int64, completedETag: String? = nil) {
             (self.id, self.repository, self.branch, self.path) = (id, repository, branch, path)
-            (self.contentType, self.metadata, self.createdAt) = (contentType, metadata, createdAt)
+            (self.contentType, self.metadata, self.createdAt, self.completedETag) = (contentType, metadata, createdAt, completedETag)
         }
     }
 
@@ -582,13 +584,13 @@ public final class SQLiteStore: MetadataStore {
     private static func uploadRow(_ s: SQLiteStatement) -> MultipartUpload {
         let metadata = (try? JSONDecoder().decode([String: String].self, from: Data(s.text(5).utf8))) ?? [:]
         return MultipartUpload(id: s.text(0), repository: s.text(1), branch: s.text(2), path: s.text(3), contentType: s.text(4),
-                               metadata: metadata, createdAt: s.int(6))
+                               metadata: metadata, createdAt: s.int(6), completedETag: s.isNull(7) ? nil : s.text(7))
     }
 
     public func multipartUpload(_ id: String) throws -> MultipartUpload? {
         try read { c in
             let s = try c.statement("""
-                SELECT id, repository, branch, path, content_type, metadata, created_at FROM multipart_uploads WHERE id = ?
+                SELECT id, repository, branch, path, content_type, metadata, created_at, completed_etag FROM multipart_uploads WHERE id = ?
                 """)
             s.bind(.text(id))
             return try s.step() ? Self.uploadRow(s) : nil
@@ -599,8 +601,9 @@ public final class SQLiteStore: MetadataStore {
     public func listMultipartUploads(repository: String, afterPath: String, afterID: String, limit: Int) throws -> [MultipartUpload] {
         try read { c in
             let s = try c.statement("""
-                SELECT id, repository, branch, path, content_type, metadata, created_at FROM multipart_uploads
-                WHERE repository = ? AND (branch || '/' || path, id) > (?, ?) ORDER BY branch || '/' || path, id
+                SELECT id, repository, branch, path, content_type, metadata, created_at, completed_etag FROM multipart_uploads
+                WHERE repository = ? AND completed_etag IS NULL AND (branch || '/' || path, id) > (?, ?)
+                ORDER BY branch || '/' || path, id
                 """)
             s.bind(.text(repository), .text(afterPath), .text(afterID))
             return try collect(s, limit: limit) { Self.uploadRow($0) }
@@ -610,7 +613,7 @@ public final class SQLiteStore: MetadataStore {
     /// Records a part; returns the part it replaced (whose bytes the caller deletes).
     public func putMultipartPart(uploadID: String, _ part: MultipartPart) throws -> MultipartPart? {
         try write { c in
-            guard try c.statement("SELECT 1 FROM multipart_uploads WHERE id = ?").bind(.text(uploadID)).step() else {
+            guard try c.statement("SELECT 1 FROM multipart_uploads WHERE id = ? AND completed_etag IS NULL").bind(.text(uploadID)).step() else {
                 throw EngineError.objectNotFound("upload \(uploadID)")
             }
             let old = try c.statement("""
@@ -642,11 +645,14 @@ public final class SQLiteStore: MetadataStore {
         }
     }
 
-    /// Removes an upload and its parts' rows; returns the parts (whose bytes the caller
-    /// deletes), or nil when there was no such upload.
-    public func removeMultipartUpload(_ id: String) throws -> [MultipartPart]? {
+    /// Removes an upload's parts' rows and the upload itself, or, with `completedETag`, marks it
+    /// completed instead; returns the parts (whose bytes the caller deletes), or nil when there
+    /// was no such open upload.
+    public func removeMultipartUpload(_ id: String, completedETag: String? = nil) throws -> [MultipartPart]? {
         try write { c in
-            guard try c.statement("SELECT 1 FROM multipart_uploads WHERE id = ?").bind(.text(id)).step() else { return nil }
+            guard try c.statement("SELECT 1 FROM multipart_uploads WHERE id = ? AND completed_etag IS NULL").bind(.text(id)).step() else {
+                return nil
+            }
             let s = try c.statement("""
                 SELECT part_number, physical_address, size, md5, created_at FROM multipart_parts WHERE upload_id = ? ORDER BY part_number
                 """)
@@ -655,7 +661,11 @@ public final class SQLiteStore: MetadataStore {
                 MultipartPart(number: Int($0.int(0)), physicalAddress: $0.text(1), size: $0.int(2), md5: $0.text(3), createdAt: $0.int(4))
             }
             try c.statement("DELETE FROM multipart_parts WHERE upload_id = ?").bind(.text(id)).run()
-            try c.statement("DELETE FROM multipart_uploads WHERE id = ?").bind(.text(id)).run()
+            if let completedETag {
+                try c.statement("UPDATE multipart_uploads SET completed_etag = ? WHERE id = ?").bind(.text(completedETag), .text(id)).run()
+            } else {
+                try c.statement("DELETE FROM multipart_uploads WHERE id = ?").bind(.text(id)).run()
+            }
             return parts
         }
     }

@@ -1,26 +1,37 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import TarnCore
 
 /// ListBuckets, HeadBucket, GetBucketLocation, GetBucketVersioning.
 extension S3Gateway {
+    /// All repositories, or pages of `max-buckets` with a continuation token.
     func listBuckets(_ r: S3Request) throws -> Response {
-        var xml = XMLWriter()
-        xml.open("ListAllMyBucketsResult")
-        xml.text += "<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner><Buckets>"
-        var after = ""
+        let pageSize = r.q("max-buckets").flatMap { Int($0) }
+        if let pageSize, !(1...10_000).contains(pageSize) { throw S3Error.invalidArgument("max-buckets must be between 1 and 10000") }
+        var after = r.q("continuation-token").flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let prefix = r.q("prefix") ?? ""
+        var repos: [Repository] = []
+        var more = false
         while true {
-            let page = try catalog.engine.listRepositories(after: after, amount: 1000)
-            for repo in page.items {
-                xml.text += "<Bucket>"
-                xml.element("Name", repo.name)
-                xml.element("CreationDate", S3Time.iso8601(repo.createdAt))
-                xml.text += "</Bucket>"
-            }
+            let page = try catalog.engine.listRepositories(prefix: prefix, after: after, amount: 1000)
+            repos += page.items
+            if let pageSize, repos.count > pageSize { repos = Array(repos.prefix(pageSize)); more = true; break }
             guard page.hasMore, let last = page.items.last else { break }
             after = last.name
         }
+        var xml = XMLWriter()
+        xml.open("ListAllMyBucketsResult")
+        xml.text += "<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner><Buckets>"
+        for repo in repos {
+            xml.text += "<Bucket>"
+            xml.element("Name", repo.name)
+            xml.element("CreationDate", S3Time.iso8601(repo.createdAt))
+            xml.text += "</Bucket>"
+        }
         xml.text += "</Buckets>"
+        if more, let last = repos.last { xml.element("ContinuationToken", Data(last.name.utf8).base64EncodedString()) }
+        if !prefix.isEmpty { xml.element("Prefix", prefix) }
         xml.close("ListAllMyBucketsResult")
         return xml.response()
     }

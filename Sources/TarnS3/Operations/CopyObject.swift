@@ -32,7 +32,7 @@ extension S3Gateway {
         }
         let entry = try await catalog.copyObject(
             from: (srcBucket, srcRef, srcPath), to: (bucket, branch, path),
-            metadata: replace ? Self.userMetadata(r.headers) : nil,
+            metadata: replace ? Self.objectMetadata(r.headers) : nil,
             contentType: replace ? (r.headers["content-type"] ?? "binary/octet-stream") : nil)
         var xml = XMLWriter()
         xml.open("CopyObjectResult")

@@ -35,8 +35,12 @@ extension S3Gateway {
             .eTag: etag, .lastModified: S3Time.httpDate(entry.mtime), .acceptRanges: "bytes",
             .contentType: entry.contentType,
         ]
-        for (k, v) in entry.metadata where !k.hasPrefix("::lakefs::") {
-            if let name = HTTPField.Name("x-amz-meta-" + k) { headers[name] = v }
+        for (k, v) in entry.metadata {
+            if k.hasPrefix("::http::") {
+                if let name = HTTPField.Name(String(k.dropFirst("::http::".count))) { headers[name] = v }
+            } else if !k.hasPrefix("::"), let name = HTTPField.Name("x-amz-meta-" + k) {
+                headers[name] = v
+            }
         }
         for (param, header) in [("response-content-type", HTTPField.Name.contentType), ("response-content-language", .contentLanguage),
                                 ("response-expires", .expires), ("response-cache-control", .cacheControl),

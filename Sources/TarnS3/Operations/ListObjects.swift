@@ -45,7 +45,8 @@ extension S3Gateway {
         var xml = XMLWriter()
         xml.open("ListBucketResult")
         xml.element("Name", bucket)
-        xml.element("Prefix", enc(prefix))
+        // S3 url-encodes the echoed Prefix in v2 only (and botocore decodes it only there).
+        xml.element("Prefix", v2 ? enc(prefix) : prefix)
         if v2 {
             if let token = r.q("continuation-token") { xml.element("ContinuationToken", token) }
             if let start = r.q("start-after") { xml.element("StartAfter", enc(start)) }

@@ -16,7 +16,7 @@ extension S3Gateway {
         let (branch, path) = try writableTarget(r, bucket)
         let id = try catalog.createMultipartUpload(repository: bucket, branch: branch, path: path,
                                                    contentType: r.headers["content-type"] ?? "binary/octet-stream",
-                                                   metadata: Self.userMetadata(r.headers))
+                                                   metadata: Self.objectMetadata(r.headers))
         var xml = XMLWriter()
         xml.open("InitiateMultipartUploadResult")
         xml.element("Bucket", bucket)
@@ -49,13 +49,13 @@ extension S3Gateway {
         let (id, upload) = try upload(r, bucket)
         let bytes = Data(try await r.http.body.collect(upTo: 4 << 20).readableBytesView)
         let parts = try CompleteRequestParser.parse(bytes)
-        let entry = try await catalog.completeMultipartUpload(uploadID: id, parts: parts)
+        let etag = try await catalog.completeMultipartUpload(uploadID: id, parts: parts)
         var xml = XMLWriter()
         xml.open("CompleteMultipartUploadResult")
         xml.element("Location", "/\(bucket)/\(upload.branch)/\(upload.path)")
         xml.element("Bucket", bucket)
         xml.element("Key", r.key!)
-        xml.element("ETag", "\"\(entry.checksum)\"")
+        xml.element("ETag", "\"\(etag)\"")
         xml.close("CompleteMultipartUploadResult")
         return xml.response()
     }

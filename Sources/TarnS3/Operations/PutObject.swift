@@ -31,9 +31,9 @@ extension S3Gateway {
         let (branch, path) = try writableTarget(r, bucket)
         if r.headers["if-none-match"] != nil || r.headers["if-match"] != nil {
             let current = try? catalog.engine.getObject(repository: bucket, ref: branch, path: path)
-            if let ifNoneMatch = r.headers["if-none-match"] {
-                guard ifNoneMatch == "*" else { throw S3Error.notImplemented("If-None-Match other than * on PutObject") }
-                if current != nil { throw S3Error.preconditionFailed() }
+            if let ifNoneMatch = r.headers["if-none-match"], let current {
+                let etag = "\"\(current.checksum)\""
+                if ifNoneMatch == "*" || ifNoneMatch == etag || "\"\(ifNoneMatch)\"" == etag { throw S3Error.preconditionFailed() }
             }
             if let ifMatch = r.headers["if-match"] {
                 guard let current else { throw S3Error.noSuchKey(r.key!) }
@@ -44,7 +44,7 @@ extension S3Gateway {
         let body = try verifiedBody(r, principal)
         let (entry, _) = try await catalog.upload(repository: bucket, branch: branch, path: path, body: body,
                                                   contentType: r.headers["content-type"] ?? "binary/octet-stream",
-                                                  metadata: Self.userMetadata(r.headers))
+                                                  metadata: Self.objectMetadata(r.headers))
         return Response(status: .ok, headers: [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"])
     }
 
@@ -70,6 +70,25 @@ extension S3Gateway {
         default:
             throw S3Error("InvalidArgument", .badRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a SHA-256 or a STREAMING- marker")
         }
+    }
+
+    /// HTTP headers S3 keeps with an object and serves back on GET and HEAD.
+    static let storedHeaders = ["cache-control", "content-disposition", "content-encoding", "content-language", "expires"]
+
+    /// User metadata plus the stored HTTP headers (under `::http::<name>`, apart from user keys).
+    static func objectMetadata(_ headers: [String: String]) -> [String: String] {
+        var out = userMetadata(headers)
+        for name in storedHeaders {
+            guard var value = headers[name] else { continue }
+            if name == "content-encoding" {
+                // `aws-chunked` describes the request's framing, not the object.
+                value = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { $0.lowercased() != "aws-chunked" }.joined(separator: ",")
+                if value.isEmpty { continue }
+            }
+            out["::http::" + name] = value
+        }
+        return out
     }
 
     /// `x-amz-meta-<k>` headers as metadata `<k>` (names lower-cased, as S3 stores them); the
