@@ -402,3 +402,20 @@ def test_bucket_create_and_delete_when_enabled_and_versions_listing(data_dir):
         assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     finally:
         assert server.stop() == 0
+
+
+def test_upload_part_copy_with_ranges(s3, bucket):
+    src = os.urandom(6 << 20)
+    s3.put_object(Bucket=bucket, Key="main/src.bin", Body=src)
+    up = s3.create_multipart_upload(Bucket=bucket, Key="main/assembled.bin")["UploadId"]
+    first = s3.upload_part_copy(Bucket=bucket, Key="main/assembled.bin", UploadId=up, PartNumber=1,
+                                CopySource=f"{bucket}/main/src.bin", CopySourceRange=f"bytes=0-{(5 << 20) - 1}")
+    second = s3.upload_part_copy(Bucket=bucket, Key="main/assembled.bin", UploadId=up, PartNumber=2,
+                                 CopySource=f"{bucket}/main/src.bin", CopySourceRange="bytes=100-199")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part_copy(Bucket=bucket, Key="main/assembled.bin", UploadId=up, PartNumber=3,
+                            CopySource=f"{bucket}/main/src.bin", CopySourceRange=f"bytes=0-{len(src)}")
+    assert code(e) == "InvalidRange"
+    s3.complete_multipart_upload(Bucket=bucket, Key="main/assembled.bin", UploadId=up, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": first["CopyPartResult"]["ETag"]}, {"PartNumber": 2, "ETag": second["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key="main/assembled.bin")["Body"].read() == src[:5 << 20] + src[100:200]

@@ -9,18 +9,7 @@ import TarnCore
 extension S3Gateway {
     func copyObject(_ r: S3Request, _ bucket: String) async throws -> Response {
         let (branch, path) = try writableTarget(r, bucket)
-        var source = S3Request.percentDecode(r.headers["x-amz-copy-source"] ?? "")
-        if let q = source.firstIndex(of: "?") {
-            let version = source[source.index(after: q)...]
-            guard version == "versionId=null" else { throw S3Error("NoSuchVersion", .notFound, "The specified version does not exist") }
-            source = String(source[..<q])
-        }
-        if source.hasPrefix("/") { source.removeFirst() }
-        let parts = source.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {
-            throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-        }
-        let (srcBucket, srcRef, srcPath) = (parts[0], parts[1], parts[2])
+        let (srcBucket, srcRef, srcPath) = try Self.copySource(r)
         let sourceKey = S3Request.keyOnly(srcRef + "/" + srcPath)!
         let current = try lookup(S3Request.forKey(r, key: "\(sourceKey.0)/\(sourceKey.1)"), srcBucket).entry
         let etag = "\"\(current.checksum)\""
@@ -40,6 +29,22 @@ extension S3Gateway {
         xml.element("ETag", "\"\(entry.checksum)\"")
         xml.close("CopyObjectResult")
         return xml.response()
+    }
+
+    /// `x-amz-copy-source: [/]<bucket>/<ref>/<path>[?versionId=null]`, decoded.
+    static func copySource(_ r: S3Request) throws -> (bucket: String, ref: String, path: String) {
+        var source = S3Request.percentDecode(r.headers["x-amz-copy-source"] ?? "")
+        if let q = source.firstIndex(of: "?") {
+            let version = source[source.index(after: q)...]
+            guard version == "versionId=null" else { throw S3Error("NoSuchVersion", .notFound, "The specified version does not exist") }
+            source = String(source[..<q])
+        }
+        if source.hasPrefix("/") { source.removeFirst() }
+        let parts = source.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {
+            throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+        }
+        return (parts[0], parts[1], parts[2])
     }
 
     /// `x-amz-copy-source-if-*`: false when the copy must not happen (412).

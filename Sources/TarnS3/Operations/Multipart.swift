@@ -39,10 +39,32 @@ extension S3Gateway {
             throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive")
         }
         let (id, _) = try upload(r, bucket)
-        if r.headers["x-amz-copy-source"] != nil { throw S3Error.notImplemented("UploadPartCopy") }
+        if r.headers["x-amz-copy-source"] != nil { return try await uploadPartCopy(r, uploadID: id, number: number) }
         let body = try verifiedBody(r, principal)
         let part = try await catalog.uploadPart(uploadID: id, number: number, body: body)
         return Response(status: .ok, headers: [.eTag: "\"\(part.md5)\"", .contentLength: "0"])
+    }
+
+    /// UploadPartCopy: a part made of another object's bytes, whole or a range of them.
+    func uploadPartCopy(_ r: S3Request, uploadID: String, number: Int) async throws -> Response {
+        let (srcBucket, srcRef, srcPath) = try Self.copySource(r)
+        let entry = try lookup(S3Request.forKey(r, key: "\(srcRef)/\(srcPath)"), srcBucket).entry
+        if try Self.copyPreconditions(r, etag: "\"\(entry.checksum)\"", mtime: entry.mtime) == false { throw S3Error.preconditionFailed() }
+        var range: ClosedRange<Int64>?
+        if let header = r.headers["x-amz-copy-source-range"] {
+            guard case let .fromTo(a, b?)? = Self.parseRange(header), b < entry.size else {
+                throw S3Error("InvalidRange", .rangeNotSatisfiable, "The x-amz-copy-source-range \(header) is not satisfiable (size \(entry.size))")
+            }
+            range = a...b
+        }
+        let reader = try catalog.open(entry, in: srcBucket, range: range)
+        let part = try await catalog.uploadPart(uploadID: uploadID, number: number, body: reader)
+        var xml = XMLWriter()
+        xml.open("CopyPartResult")
+        xml.element("LastModified", S3Time.iso8601(part.createdAt))
+        xml.element("ETag", "\"\(part.md5)\"")
+        xml.close("CopyPartResult")
+        return xml.response()
     }
 
     func completeMultipartUpload(_ r: S3Request, _ bucket: String) async throws -> Response {
