@@ -33,12 +33,13 @@ extension S3Gateway {
 
     /// `x-amz-copy-source: [/]<bucket>/<ref>/<path>[?versionId=null]`, decoded.
     static func copySource(_ r: S3Request) throws -> (bucket: String, ref: String, path: String) {
-        var source = S3Request.percentDecode(r.headers["x-amz-copy-source"] ?? "")
-        if let q = source.firstIndex(of: "?") {
-            let version = source[source.index(after: q)...]
-            guard version == "versionId=null" else { throw S3Error("NoSuchVersion", .notFound, "The specified version does not exist") }
-            source = String(source[..<q])
+        // The version separator is a literal `?`; a `?` in the key arrives encoded (%3F).
+        var raw = r.headers["x-amz-copy-source"] ?? ""
+        if let q = raw.range(of: "?versionId=") {
+            guard raw[q.upperBound...] == "null" else { throw S3Error("NoSuchVersion", .notFound, "The specified version does not exist") }
+            raw = String(raw[..<q.lowerBound])
         }
+        var source = S3Request.percentDecode(raw)
         if source.hasPrefix("/") { source.removeFirst() }
         let parts = source.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {

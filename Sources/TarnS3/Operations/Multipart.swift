@@ -69,6 +69,7 @@ extension S3Gateway {
 
     func completeMultipartUpload(_ r: S3Request, _ bucket: String) async throws -> Response {
         let (id, upload) = try upload(r, bucket)
+        if upload.completedETag == nil { try checkWritePreconditions(r, bucket, upload.branch, upload.path) }
         let bytes = Data(try await r.http.body.collect(upTo: 4 << 20).readableBytesView)
         let parts = try CompleteRequestParser.parse(bytes)
         let etag = try await catalog.completeMultipartUpload(uploadID: id, parts: parts)

@@ -27,20 +27,25 @@ extension S3Gateway {
         return (branch, path)
     }
 
+    /// `If-None-Match` (`*` or an ETag) and `If-Match` on a write: checked before the bytes
+    /// flow; a writer racing between check and stage can still win.
+    func checkWritePreconditions(_ r: S3Request, _ bucket: String, _ branch: String, _ path: String) throws {
+        guard r.headers["if-none-match"] != nil || r.headers["if-match"] != nil else { return }
+        let current = try? catalog.engine.getObject(repository: bucket, ref: branch, path: path)
+        if let ifNoneMatch = r.headers["if-none-match"], let current {
+            let etag = "\"\(current.checksum)\""
+            if ifNoneMatch == "*" || ifNoneMatch == etag || "\"\(ifNoneMatch)\"" == etag { throw S3Error.preconditionFailed() }
+        }
+        if let ifMatch = r.headers["if-match"] {
+            guard let current else { throw S3Error.noSuchKey(r.key!) }
+            let etag = "\"\(current.checksum)\""
+            guard ifMatch == "*" || ifMatch == etag || "\"\(ifMatch)\"" == etag else { throw S3Error.preconditionFailed() }
+        }
+    }
+
     func putObject(_ r: S3Request, _ bucket: String, _ principal: S3Principal) async throws -> Response {
         let (branch, path) = try writableTarget(r, bucket)
-        if r.headers["if-none-match"] != nil || r.headers["if-match"] != nil {
-            let current = try? catalog.engine.getObject(repository: bucket, ref: branch, path: path)
-            if let ifNoneMatch = r.headers["if-none-match"], let current {
-                let etag = "\"\(current.checksum)\""
-                if ifNoneMatch == "*" || ifNoneMatch == etag || "\"\(ifNoneMatch)\"" == etag { throw S3Error.preconditionFailed() }
-            }
-            if let ifMatch = r.headers["if-match"] {
-                guard let current else { throw S3Error.noSuchKey(r.key!) }
-                let etag = "\"\(current.checksum)\""
-                guard ifMatch == "*" || ifMatch == etag || "\"\(ifMatch)\"" == etag else { throw S3Error.preconditionFailed() }
-            }
-        }
+        try checkWritePreconditions(r, bucket, branch, path)
         let body = try verifiedBody(r, principal)
         let (entry, _) = try await catalog.upload(repository: bucket, branch: branch, path: path, body: body,
                                                   contentType: r.headers["content-type"] ?? "binary/octet-stream",
@@ -83,7 +88,7 @@ extension S3Gateway {
             if name == "content-encoding" {
                 // `aws-chunked` describes the request's framing, not the object.
                 value = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                    .filter { $0.lowercased() != "aws-chunked" }.joined(separator: ",")
+                    .filter { $0.lowercased() != "aws-chunked" }.joined(separator: ", ")
                 if value.isEmpty { continue }
             }
             out["::http::" + name] = value
