@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TarnCore
 
 /// S3's XML bodies, written directly (they are small and flat).
 struct XMLWriter {
@@ -42,6 +43,16 @@ struct XMLWriter {
         return out
     }
 
+    /// `<CopyObjectResult>` / `<CopyPartResult>`: when and what was copied.
+    static func copyResult(_ name: String, mtime: Int64, etag: String) -> Response {
+        var xml = XMLWriter()
+        xml.open(name)
+        xml.element("LastModified", S3Time.iso8601(mtime))
+        xml.element("ETag", "\"\(etag)\"")
+        xml.close(name)
+        return xml.response()
+    }
+
     func response(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "application/xml"
@@ -61,15 +72,7 @@ enum S3Time {
                       parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
-    static func httpDate(_ seconds: Int64) -> String {
-        var t = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return days[Int(parts.tm_wday)] + ", " + String(format: "%02d", parts.tm_mday) + " " + months[Int(parts.tm_mon)] + " "
-            + String(format: "%04d %02d:%02d:%02d GMT", parts.tm_year + 1900, parts.tm_hour, parts.tm_min, parts.tm_sec)
-    }
+    static func httpDate(_ seconds: Int64) -> String { HTTPDate.rfc1123(seconds) }
 
     /// An HTTP date header (RFC 1123, also RFC 850 and asctime as HTTP allows) in Unix seconds.
     static func parseHTTPDate(_ s: String) -> Int64? {

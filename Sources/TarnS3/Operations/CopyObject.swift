@@ -23,12 +23,7 @@ extension S3Gateway {
             from: (srcBucket, srcRef, srcPath), to: (bucket, branch, path),
             metadata: replace ? Self.objectMetadata(r.headers) : nil,
             contentType: replace ? (r.headers["content-type"] ?? "binary/octet-stream") : nil)
-        var xml = XMLWriter()
-        xml.open("CopyObjectResult")
-        xml.element("LastModified", S3Time.iso8601(entry.mtime))
-        xml.element("ETag", "\"\(entry.checksum)\"")
-        xml.close("CopyObjectResult")
-        return xml.response()
+        return XMLWriter.copyResult("CopyObjectResult", mtime: entry.mtime, etag: entry.checksum)
     }
 
     /// `x-amz-copy-source: [/]<bucket>/<ref>/<path>[?versionId=null]`, decoded.

@@ -59,12 +59,7 @@ extension S3Gateway {
         }
         let reader = try catalog.open(entry, in: srcBucket, range: range)
         let part = try await catalog.uploadPart(uploadID: uploadID, number: number, body: reader)
-        var xml = XMLWriter()
-        xml.open("CopyPartResult")
-        xml.element("LastModified", S3Time.iso8601(part.createdAt))
-        xml.element("ETag", "\"\(part.md5)\"")
-        xml.close("CopyPartResult")
-        return xml.response()
+        return XMLWriter.copyResult("CopyPartResult", mtime: part.createdAt, etag: part.md5)
     }
 
     func completeMultipartUpload(_ r: S3Request, _ bucket: String) async throws -> Response {
