@@ -88,7 +88,7 @@ struct Serve: AsyncParsableCommand {
                     "export LAKECTL_SERVER_ENDPOINT_URL=\(url)",
                     "export LAKECTL_CREDENTIALS_ACCESS_KEY_ID=\(admin.accessKeyID)",
                     "export LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY=\(admin.secretAccessKey)",
-                    "# S3 clients (the S3 gateway arrives with its own issue):",
+                    "# S3 clients (boto3, aws CLI, pyarrow...): bucket = repository, key = <ref>/<path>",
                     "export AWS_ENDPOINT_URL=\(url)",
                     "export AWS_ACCESS_KEY_ID=\(admin.accessKeyID)",
                     "export AWS_SECRET_ACCESS_KEY=\(admin.secretAccessKey)",
