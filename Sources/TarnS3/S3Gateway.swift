@@ -117,7 +117,7 @@ public struct S3Gateway: Sendable {
             }
         }
         if r.has("tagging") || r.has("acl") || r.has("retention") || r.has("legal-hold") || r.has("torrent")
-            || r.has("select") || r.has("restore") || r.has("attributes") {
+            || r.has("select") || r.has("restore") {
             throw S3Error.notImplemented("this object subresource or operation")
         }
         if r.has("uploadId") {
@@ -133,6 +133,7 @@ public struct S3Gateway: Sendable {
             guard r.has("uploads") else { throw S3Error.notImplemented("POST on an object without ?uploads") }
             return try createMultipartUpload(r, bucket)
         }
+        if method == .get && r.has("attributes") { return try getObjectAttributes(r, bucket) }
         switch method {
         case .get: return try getObject(r, bucket, head: false)
         case .head: return try getObject(r, bucket, head: true)

@@ -419,3 +419,20 @@ def test_upload_part_copy_with_ranges(s3, bucket):
     s3.complete_multipart_upload(Bucket=bucket, Key="main/assembled.bin", UploadId=up, MultipartUpload={"Parts": [
         {"PartNumber": 1, "ETag": first["CopyPartResult"]["ETag"]}, {"PartNumber": 2, "ETag": second["CopyPartResult"]["ETag"]}]})
     assert s3.get_object(Bucket=bucket, Key="main/assembled.bin")["Body"].read() == src[:5 << 20] + src[100:200]
+
+
+def test_checksums_are_kept_and_object_attributes(s3, bucket):
+    import base64
+    body = b"A" * 1024
+    sha = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    put = s3.put_object(Bucket=bucket, Key="main/sum.bin", Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=sha)
+    assert put["ChecksumSHA256"] == sha
+    assert "ChecksumSHA256" not in s3.head_object(Bucket=bucket, Key="main/sum.bin")
+    assert s3.head_object(Bucket=bucket, Key="main/sum.bin", ChecksumMode="ENABLED")["ChecksumSHA256"] == sha
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="main/sum.bin", Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256="bad")
+    assert code(e) == "BadDigest"
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="main/sum.bin",
+                                     ObjectAttributes=["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"])
+    assert attrs["ObjectSize"] == 1024 and attrs["ETag"] == put["ETag"].strip('"') and attrs["StorageClass"] == "STANDARD"
+    assert attrs["Checksum"]["ChecksumSHA256"] == sha and "ObjectParts" not in attrs

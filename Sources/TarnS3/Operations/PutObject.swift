@@ -47,10 +47,16 @@ extension S3Gateway {
         let (branch, path) = try writableTarget(r, bucket)
         try checkWritePreconditions(r, bucket, branch, path)
         let body = try verifiedBody(r, principal)
+        var metadata = Self.objectMetadata(r.headers)
+        // A checksum the client sent is verified as the body streams (a mismatch stages
+        // nothing), so it can be kept and served back with ChecksumMode.
+        let checksum = body.checksum
+        if let (algorithm, value) = checksum { metadata[Self.checksumKey + algorithm.rawValue] = value }
         let (entry, _) = try await catalog.upload(repository: bucket, branch: branch, path: path, body: body,
-                                                  contentType: r.headers["content-type"] ?? "binary/octet-stream",
-                                                  metadata: Self.objectMetadata(r.headers))
-        return Response(status: .ok, headers: [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"])
+                                                  contentType: r.headers["content-type"] ?? "binary/octet-stream", metadata: metadata)
+        var headers: HTTPFields = [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"]
+        if let (algorithm, value) = checksum, let name = HTTPField.Name(algorithm.header) { headers[name] = value }
+        return Response(status: .ok, headers: headers)
     }
 
     /// The request body, decoded (aws-chunked) and checked as it streams: the payload hash or
@@ -76,6 +82,9 @@ extension S3Gateway {
             throw S3Error("InvalidArgument", .badRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a SHA-256 or a STREAMING- marker")
         }
     }
+
+    /// Metadata key prefix of a verified `x-amz-checksum-<algorithm>` (kept apart from user keys).
+    static let checksumKey = "::s3::checksum-"
 
     /// HTTP headers S3 keeps with an object and serves back on GET and HEAD.
     static let storedHeaders = ["cache-control", "content-disposition", "content-encoding", "content-language", "expires"]
