@@ -5,7 +5,7 @@ import Foundation
 /// aws-chunked trailer): computed as the bytes flow, compared as base64 of the big-endian
 /// value.
 enum ChecksumAlgorithm: String, CaseIterable {
-    case crc32, crc32c, sha1, sha256
+    case crc32, crc32c, crc64nvme, sha1, sha256
 
     var header: String { "x-amz-checksum-\(rawValue)" }
 
@@ -17,6 +17,7 @@ enum ChecksumAlgorithm: String, CaseIterable {
 struct RunningChecksum {
     let algorithm: ChecksumAlgorithm
     private var crc: UInt32 = 0xFFFF_FFFF
+    private var crc64: UInt64 = ~0
     private var sha1 = Insecure.SHA1()
     private var sha256 = SHA256()
 
@@ -26,6 +27,7 @@ struct RunningChecksum {
         switch algorithm {
         case .crc32: crc = CRC.update(crc, bytes, table: CRC.ieee)
         case .crc32c: crc = CRC.update(crc, bytes, table: CRC.castagnoli)
+        case .crc64nvme: crc64 = CRC.update64(crc64, bytes)
         case .sha1: sha1.update(bufferPointer: bytes)
         case .sha256: sha256.update(bufferPointer: bytes)
         }
@@ -37,6 +39,9 @@ struct RunningChecksum {
         case .crc32, .crc32c:
             let v = ~crc
             return Data([UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]).base64EncodedString()
+        case .crc64nvme:
+            let v = ~crc64
+            return Data((0..<8).reversed().map { UInt8(truncatingIfNeeded: v >> (8 * $0)) }).base64EncodedString()
         case .sha1: return Data(sha1.finalize()).base64EncodedString()
         case .sha256: return Data(sha256.finalize()).base64EncodedString()
         }
@@ -53,6 +58,22 @@ enum CRC {
             for _ in 0..<8 { c = c & 1 != 0 ? poly ^ (c >> 1) : c >> 1 }
             return c
         }
+    }
+
+    /// CRC-64/NVME (reflected polynomial 0x9A6C9329AC4BC9B5), the default of newer AWS SDKs
+    /// (pyarrow's among them).
+    static let nvme: [UInt64] = (0..<256).map { i -> UInt64 in
+        var c = UInt64(i)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0x9A6C_9329_AC4B_C9B5 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    static func update64(_ crc: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var c = crc
+        nvme.withUnsafeBufferPointer { t in
+            for b in bytes { c = t[Int((c ^ UInt64(b)) & 0xFF)] ^ (c >> 8) }
+        }
+        return c
     }
 
     static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer, table: [UInt32]) -> UInt32 {

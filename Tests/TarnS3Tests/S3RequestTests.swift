@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Foundation
 import Testing
 @testable import TarnS3
 
@@ -42,5 +43,21 @@ import Testing
 
     @Test func xmlEscapes() {
         #expect(XMLWriter.escape("a<b>&\"'\u{1}") == "a&lt;b&gt;&amp;&quot;&apos;&#1;")
+    }
+}
+
+@Suite struct ChecksumTests {
+    func value(_ a: ChecksumAlgorithm, _ text: String) -> String {
+        var c = RunningChecksum(a)
+        Array(text.utf8).withUnsafeBytes { c.update($0) }
+        return c.finalBase64()
+    }
+
+    /// The catalogued check values of each CRC over "123456789".
+    @Test func crcCheckValues() {
+        func b64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+        #expect(value(.crc32, "123456789") == b64([0xCB, 0xF4, 0x39, 0x26]))
+        #expect(value(.crc32c, "123456789") == b64([0xE3, 0x06, 0x92, 0x83]))
+        #expect(value(.crc64nvme, "123456789") == b64([0xAE, 0x8B, 0x14, 0x86, 0x0A, 0x79, 0x98, 0x88]))
     }
 }

@@ -44,6 +44,13 @@ extension S3Gateway {
     }
 
     func putObject(_ r: S3Request, _ bucket: String, _ principal: S3Principal) async throws -> Response {
+        // `<branch>/` is the branch's root "directory": file-system layers (pyarrow, s3fs) make
+        // a marker object for it; the root always exists, so the marker is accepted and not kept.
+        if let (branch, path) = r.refAndPath, path.isEmpty, r.key?.hasSuffix("/") == true {
+            _ = try catalog.engine.branch(repository: bucket, name: branch)
+            for try await _ in r.http.body {}
+            return Response(status: .ok, headers: [.eTag: "\"d41d8cd98f00b204e9800998ecf8427e\"", .contentLength: "0"])
+        }
         let (branch, path) = try writableTarget(r, bucket)
         try checkWritePreconditions(r, bucket, branch, path)
         let body = try verifiedBody(r, principal)
