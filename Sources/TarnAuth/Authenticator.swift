@@ -105,10 +105,7 @@ public final class Authenticator: Sendable {
     func authenticateKey(accessKeyID id: String, secret given: String) -> User? {
         guard let (user, secret) = openedSecrets.lookup(id, load: { try? secret(accessKeyID: id) }) else { return nil }
         // Compare without an early exit, so timing does not reveal how much matched.
-        let a = Array(secret.utf8), b = Array(given.utf8)
-        var diff = UInt8(a.count == b.count ? 0 : 1)
-        for i in 0..<min(a.count, b.count) { diff |= a[i] ^ b[i] }
-        return diff == 0 ? user : nil
+        return SigV4.constantTimeEqual(secret, given) ? user : nil
     }
 
     /// The quickstart admin: `admin` with the given keys, or with its first existing key, or

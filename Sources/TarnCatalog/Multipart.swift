@@ -76,7 +76,7 @@ extension Catalog {
         for part in chosen.dropLast() where part.size < Self.minimumPartSize { throw MultipartError.entityTooSmall(part: part.number) }
         let composed = try await blocks.compose(namespace: repo.storageNamespace, parts: chosen.map(\.physicalAddress))
         var md5s = [UInt8]()
-        for part in chosen { md5s += Self.hexBytes(part.md5) }
+        for part in chosen { md5s += ContentHash.bytes(hex: part.md5) }
         let etag = ContentHash.hex(Insecure.MD5.hash(data: md5s)) + "-\(chosen.count)"
         let entry = Entry(path: upload.path, physicalAddress: composed.physicalAddress, size: composed.size, checksum: etag,
                           contentType: upload.contentType, metadata: upload.metadata, mtime: Self.uploadTime())
@@ -109,15 +109,5 @@ extension Catalog {
         let repo = try engine.repository(upload.repository)
         guard let parts = try metadata.removeMultipartUpload(uploadID) else { throw MultipartError.noSuchUpload(uploadID) }
         for part in parts { try? blocks.delete(namespace: repo.storageNamespace, address: part.physicalAddress) }
-    }
-
-    static func hexBytes(_ hex: String) -> [UInt8] {
-        var out = [UInt8]()
-        var high: UInt8?
-        for c in hex.utf8 {
-            let v: UInt8 = c >= 97 ? c - 87 : (c >= 65 ? c - 55 : c - 48)
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
-        }
-        return out
     }
 }

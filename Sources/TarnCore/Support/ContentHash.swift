@@ -17,6 +17,18 @@ public enum ContentHash {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Hex digits (either case) back to bytes: the inverse of `hex`.
+    public static func bytes(hex: String) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(hex.utf8.count / 2)
+        var high: UInt8 = 0
+        for (i, c) in hex.utf8.enumerated() {
+            let v: UInt8 = c <= 57 ? c - 48 : (c >= 97 ? c - 87 : c - 55)
+            if i % 2 == 0 { high = v << 4 } else { out.append(high | v) }
+        }
+        return out
+    }
+
     /// A cheap 64-bit hash of a key (FNV-1a with a murmur finaliser), used only to place range
     /// boundaries: it must be stable across releases, since it decides the shape of stored trees.
 

@@ -178,16 +178,7 @@ public enum TreeCoding {
     }
 
     /// 64 hex digits to 32 bytes (IDs are always our own SHA-256 hex).
-    static func hexBytes(_ hex: String) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        var high: UInt8 = 0
-        for (i, c) in hex.utf8.enumerated() {
-            let v: UInt8 = c <= 57 ? c - 48 : c - 87
-            if i % 2 == 0 { high = v << 4 } else { out.append(high | v) }
-        }
-        return out
-    }
+    static func hexBytes(_ hex: String) -> [UInt8] { ContentHash.bytes(hex: hex) }
 
     /// The metarange of the empty tree, which every new repository's first commit points at.
     public static let emptyMetarange = encodeMetarange([])
