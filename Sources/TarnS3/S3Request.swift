@@ -48,8 +48,10 @@ struct S3Request {
     }
 
     /// The key split into ref and path (`main/a/b` → `main`, `a/b`); the path may be empty.
-    var refAndPath: (ref: String, path: String)? {
-        guard let key else { return nil }
+    var refAndPath: (ref: String, path: String)? { key.map(Self.split) }
+
+    /// Any key split into ref and path; the path may be empty.
+    static func split(_ key: String) -> (ref: String, path: String) {
         guard let slash = key.firstIndex(of: "/") else { return (key, "") }
         return (String(key[..<slash]), String(key[key.index(after: slash)...]))
     }

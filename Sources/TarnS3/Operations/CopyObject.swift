@@ -10,8 +10,7 @@ extension S3Gateway {
     func copyObject(_ r: S3Request, _ bucket: String) async throws -> Response {
         let (branch, path) = try writableTarget(r, bucket)
         let (srcBucket, srcRef, srcPath) = try Self.copySource(r)
-        let sourceKey = S3Request.keyOnly(srcRef + "/" + srcPath)!
-        let current = try lookup(S3Request.forKey(r, key: "\(sourceKey.0)/\(sourceKey.1)"), srcBucket).entry
+        let current = try lookup(S3Request.forKey(r, key: "\(srcRef)/\(srcPath)"), srcBucket).entry
         let etag = "\"\(current.checksum)\""
         if try Self.copyPreconditions(r, etag: etag, mtime: current.mtime) == false { throw S3Error.preconditionFailed() }
 

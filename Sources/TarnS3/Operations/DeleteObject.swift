@@ -32,10 +32,10 @@ extension S3Gateway {
         var xml = XMLWriter()
         xml.open("DeleteResult")
         for (key, version) in parsed.keys {
-            let sub = S3Request.keyOnly(key)
+            let (branch, path) = S3Request.split(key)
             do {
                 if let version, version != "null" { throw S3Error("NoSuchVersion", .notFound, "The specified version does not exist") }
-                guard let (branch, path) = sub, !path.isEmpty else { throw S3Error.invalidArgument("\(key) names no object") }
+                guard !path.isEmpty else { throw S3Error.invalidArgument("\(key) names no object") }
                 do {
                     try catalog.engine.deleteObject(repository: bucket, branch: branch, path: path)
                 } catch EngineError.objectNotFound {}
@@ -56,14 +56,6 @@ extension S3Gateway {
         }
         xml.close("DeleteResult")
         return xml.response()
-    }
-}
-
-extension S3Request {
-    /// A key split into ref and path, outside a request.
-    static func keyOnly(_ key: String) -> (String, String)? {
-        guard let slash = key.firstIndex(of: "/") else { return (key, "") }
-        return (String(key[..<slash]), String(key[key.index(after: slash)...]))
     }
 }
 

@@ -26,10 +26,8 @@ extension S3Gateway {
         let (_, _, entry) = try lookup(r, bucket)
         let etag = "\"\(entry.checksum)\""
         if let status = try Self.preconditions(r, etag: etag, mtime: entry.mtime) {
-            var headers: HTTPFields = [.eTag: etag, .lastModified: S3Time.httpDate(entry.mtime)]
-            if status == .notModified { return Response(status: .notModified, headers: headers) }
-            headers[.contentLength] = "0"
-            throw S3Error.preconditionFailed()
+            guard status == .notModified else { throw S3Error.preconditionFailed() }
+            return Response(status: .notModified, headers: [.eTag: etag, .lastModified: S3Time.httpDate(entry.mtime)])
         }
         var headers: HTTPFields = [
             .eTag: etag, .lastModified: S3Time.httpDate(entry.mtime), .acceptRanges: "bytes",
