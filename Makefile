@@ -2,10 +2,11 @@
 SWIFT ?= swift
 RELEASE_SCRATCH ?= .build-release
 VENV ?= .venv-integration
-# Every `tarn-bench` subcommand; each starts what it measures (the api one starts `tarn`).
-BENCHMARKS ?= engine api
+# Every `tarn-bench` subcommand; each starts what it measures (api and s3 start `tarn`, s3
+# also nginx as the reference).
+BENCHMARKS ?= engine api s3
 
-.PHONY: run test integration deps bench bench-quick
+.PHONY: run test integration deps bench-deps bench bench-quick
 
 # System libraries the package links; installed only when missing (Debian).
 deps:
@@ -31,11 +32,15 @@ $(VENV)/.installed: Tests/integration/requirements.txt
 	$(VENV)/bin/pip install -q -r Tests/integration/requirements.txt
 	touch $@
 
+# nginx serves the same files as the S3 gateway in `tarn-bench s3`, the physical reference.
+bench-deps: deps
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { apt-get update -qq && apt-get install -y -qq nginx-light; }
+
 # Benchmarks run in release builds kept apart from the debug build.
-bench: deps
+bench: bench-deps
 	$(SWIFT) build -c release --scratch-path $(RELEASE_SCRATCH)
 	for b in $(BENCHMARKS); do $(RELEASE_SCRATCH)/release/tarn-bench $$b || exit 1; done
 
-bench-quick: deps
+bench-quick: bench-deps
 	$(SWIFT) build -c release --scratch-path $(RELEASE_SCRATCH)
 	for b in $(BENCHMARKS); do $(RELEASE_SCRATCH)/release/tarn-bench $$b --quick || exit 1; done

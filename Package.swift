@@ -86,7 +86,7 @@ let package = Package(
             name: "tarn",
             dependencies: ["TarnServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "tarn-bench", dependencies: ["TarnCore", "TarnMetadata"]),
+        .executableTarget(name: "tarn-bench", dependencies: ["TarnCore", "TarnMetadata", .product(name: "Crypto", package: "swift-crypto")]),
         // Child process for the crash test: commits in a loop until it is killed.
         .executableTarget(name: "tarn-crash-helper", dependencies: ["TarnCore", "TarnMetadata"]),
         .testTarget(name: "TarnCoreTests", dependencies: ["TarnCore"]),

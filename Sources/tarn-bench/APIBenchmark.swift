@@ -105,13 +105,13 @@ final class ServerProcess {
         out.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
     }
 
-    func rssMB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return .nan }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return (line.split(separator: " ").compactMap { Double($0) }.first ?? .nan) / 1024
-        }
-        return .nan
-    }
+    /// Resident set size now, in MB.
+    func rssMB() -> Double { procStatusMB(pid: "\(pid)", "VmRSS:") }
+
+    /// Peak resident set size since start or the last `resetPeakRSS()`, in MB.
+    func peakRSSMB() -> Double { procStatusMB(pid: "\(pid)", "VmHWM:") }
+
+    func resetPeakRSS() { resetPeakRSSOf(pid: "\(pid)") }
 
     func stop() {
         guard process.isRunning else { return }

@@ -67,7 +67,7 @@ struct EngineBenchmark {
         report.add("staged_writes_per_s", Double(big) / staging, "entries/s")
 
         // Commit every staged entry onto the empty branch.
-        resetPeakRSS()
+        resetPeakRSSOf()
         let commitAll = try timed { _ = try engine.commit(repository: "big", branch: "main", CommitOptions(message: "load")) }
         report.add("commit_1m_s", commitAll, "s")
         report.add("commit_1m_peak_rss_mb", peakRSSMB(), "MB")

@@ -35,12 +35,7 @@ final class HTTPConnection {
         head += "Content-Length: \(body.count)\r\n\r\n"
         var out = Array(head.utf8)
         out += body
-        var sent = 0
-        while sent < out.count {
-            let n = out.withUnsafeBytes { write(fd, $0.baseAddress! + sent, out.count - sent) }
-            guard n > 0 else { throw Failure(description: "write: \(errno)") }
-            sent += n
-        }
+        try writeAll(out[...])
         return try readResponse(headOnly: method == "HEAD")
     }
 
@@ -56,7 +51,8 @@ final class HTTPConnection {
         end += n
     }
 
-    private func readResponse(headOnly: Bool) throws -> (status: Int, body: [UInt8]) {
+    /// Reads a response head: the status, the Content-Length and whether the body is chunked.
+    private func readHead() throws -> (status: Int, length: Int, chunked: Bool) {
         var headerEnd: Int?
         while headerEnd == nil {
             var i = start
@@ -79,12 +75,60 @@ final class HTTPConnection {
             if lower.hasPrefix("content-length:") { length = Int(lower.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0 }
             if lower.hasPrefix("transfer-encoding:") && lower.contains("chunked") { chunked = true }
         }
+        return (status, length, chunked)
+    }
+
+    private func readResponse(headOnly: Bool) throws -> (status: Int, body: [UInt8]) {
+        let (status, length, chunked) = try readHead()
         if headOnly { return (status, []) }
         if chunked { return (status, try readChunked()) }
         while end - start < length { try fill() }
         let body = Array(buffer[start..<(start + length)])
         start += length
         return (status, body)
+    }
+
+    /// Sends a request whose body is `length` bytes of `pattern` repeated, written straight from
+    /// it, and reads the response; a successful response's body is counted and dropped, so
+    /// objects of any size cost the client a fixed buffer.
+    func transfer(method: String, path: String, headers: String, length: Int = 0, pattern: [UInt8] = [0])
+        throws -> (status: Int, bodyBytes: Int, errorBody: String) {
+        let head = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)Content-Length: \(length)\r\n\r\n".utf8)
+        try writeAll(head[...])
+        var remaining = length
+        while remaining > 0 {
+            let n = min(remaining, pattern.count)
+            try writeAll(pattern[0..<n])
+            remaining -= n
+        }
+        let (status, length, chunked) = try readHead()
+        if status >= 300 || chunked {
+            let body: [UInt8]
+            if chunked { body = try readChunked() } else {
+                while end - start < length { try fill() }
+                body = Array(buffer[start..<(start + length)]); start += length
+            }
+            return (status, body.count, String(decoding: body, as: UTF8.self))
+        }
+        var left = length
+        let buffered = min(left, end - start)
+        start += buffered; left -= buffered
+        while left > 0 {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, min(left, $0.count)) }
+            guard n > 0 else { throw Failure(description: "connection closed with \(left) bytes to go") }
+            left -= n
+        }
+        start = 0; end = 0
+        return (status, length, "")
+    }
+
+    private func writeAll(_ bytes: ArraySlice<UInt8>) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + sent, bytes.count - sent) }
+            guard n > 0 else { throw Failure(description: "write: \(errno)") }
+            sent += n
+        }
     }
 
     private func readLine() throws -> String {

@@ -15,19 +15,21 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted[idx]
 }
 
-/// Peak resident set size of this process since the last `resetPeakRSS`, in MB.
-func peakRSSMB() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
-        return kb / 1024
+/// A memory figure of `/proc/<pid>/status` (`VmRSS:`, `VmHWM:` for the peak), in MB.
+func procStatusMB(pid: String = "self", _ field: String) -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return .nan }
+    for line in status.split(separator: "\n") where line.hasPrefix(field) {
+        return (line.split(separator: " ").compactMap { Double($0) }.first ?? .nan) / 1024
     }
     return .nan
 }
 
-/// Resets the kernel's peak-RSS counter (Linux: writing 5 to clear_refs).
-func resetPeakRSS() {
-    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+/// Peak resident set size of this process since the last `resetPeakRSS`, in MB.
+func peakRSSMB() -> Double { procStatusMB("VmHWM:") }
+
+/// Resets the kernel's peak-RSS counter of a process (Linux: writing 5 to clear_refs).
+func resetPeakRSSOf(pid: String = "self") {
+    try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
 }
 
 /// Figures in the order they were reported, printed as lines and as one JSON object.
