@@ -49,7 +49,8 @@ let package = Package(
         // Object bytes: BlockStore protocol and the local file store (MD5 from swift-crypto).
         .target(
             name: "TarnBlock",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOCore", package: "swift-nio")]
         ),
         // Users, access keys (secrets sealed with AES-GCM), request authentication.
         .target(

@@ -48,12 +48,21 @@ extension Authenticator {
         guard header.hasPrefix(SigV4.algorithm + " ") else {
             throw .unsupportedAlgorithm(String(header.prefix(while: { $0 != " " })))
         }
-        var fields: [String: String] = [:]
-        for part in header.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
-            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-            if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
+        // `Credential=…, SignedHeaders=…, Signature=…`, parsed without Foundation: this runs on
+        // every request.
+        var credential: Substring?, signedList: Substring?, given: Substring?
+        for part in header.utf8.dropFirst(SigV4.algorithm.utf8.count + 1).split(separator: UInt8(ascii: ",")) {
+            let field = Substring(part).trimmingSpaces()
+            guard let eq = field.firstIndex(of: "=") else { continue }
+            let value = field[field.index(after: eq)...]
+            switch field[..<eq] {
+            case "Credential": credential = value
+            case "SignedHeaders": signedList = value
+            case "Signature": given = value
+            default: break
+            }
         }
-        guard let credential = fields["Credential"], let signedList = fields["SignedHeaders"], let given = fields["Signature"] else {
+        guard let credential, let signedList, let given else {
             throw .malformed("Authorization header lacks Credential, SignedHeaders or Signature")
         }
         guard let amzDate = r.headers["x-amz-date"] ?? r.headers["date"].flatMap(Self.amzDate(fromHTTPDate:)) else {
@@ -61,8 +70,8 @@ extension Authenticator {
         }
         try Self.checkSkew(amzDate, now: now)
         let payload = r.headers["x-amz-content-sha256"] ?? SigV4.unsignedPayload
-        return try check(r, credential: credential, signedHeaders: signedList.split(separator: ";").map(String.init),
-                         signature: given, amzDate: amzDate, payloadHash: payload, query: r.query)
+        return try check(r, credential: String(credential), signedHeaders: signedList.split(separator: ";").map(String.init),
+                         signature: String(given), amzDate: amzDate, payloadHash: payload, query: r.query)
     }
 
     private func verifyPresigned(_ r: SigV4.Request, now: Date) throws(S3AuthError) -> S3Principal {
@@ -95,7 +104,10 @@ extension Authenticator {
         }
         var request = r
         request.query = query
-        let key = SigV4.signingKey(secret: secret, scope: scope)
+        // The signing key changes once a day per access key: derive it once, not per request.
+        let key = SymmetricKey(data: openedSecrets.signingKey(keyID, scope: scope.text) {
+            SigV4.signingKey(secret: secret, scope: scope).withUnsafeBytes { Array($0) }
+        })
         let canonical = SigV4.canonicalRequest(request, signedHeaders: signedHeaders, payloadHash: payloadHash)
         let expected = SigV4.sign(SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical), key: key)
         guard SigV4.constantTimeEqual(expected, given) else { throw .signatureDoesNotMatch }
@@ -108,17 +120,28 @@ extension Authenticator {
         if abs(now.timeIntervalSince(signedAt)) > maxClockSkew { throw .requestTimeTooSkewed }
     }
 
-    /// `20130524T000000Z` → a date.
+    /// `20130524T000000Z` → a date (arithmetic, no Calendar: this runs on every request).
     static func date(fromAmzDate s: String) -> Date? {
         let b = Array(s.utf8)
         guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
-        func num(_ r: Range<Int>) -> Int? { Int(String(decoding: b[r], as: UTF8.self)) }
+        func num(_ r: Range<Int>) -> Int? {
+            var n = 0
+            for c in b[r] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) else { return nil }
+                n = n * 10 + Int(c - UInt8(ascii: "0"))
+            }
+            return n
+        }
         guard let y = num(0..<4), let mo = num(4..<6), let d = num(6..<8), let h = num(9..<11), let mi = num(11..<13),
-              let se = num(13..<15) else { return nil }
-        var c = DateComponents()
-        (c.year, c.month, c.day, c.hour, c.minute, c.second) = (y, mo, d, h, mi, se)
-        c.timeZone = TimeZone(identifier: "UTC")
-        return Calendar(identifier: .gregorian).date(from: c)
+              let se = num(13..<15), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61 else { return nil }
+        // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + h * 3600 + mi * 60 + se))
     }
 
     /// An RFC 1123 `Date` header (`Fri, 24 May 2013 00:00:00 GMT`) as `20130524T000000Z`.

@@ -23,7 +23,7 @@ struct APIBenchmark {
             "TARN_ADMIN_ACCESS_KEY_ID": Self.keyID, "TARN_ADMIN_SECRET_ACCESS_KEY": Self.secret,
         ])
         defer { server.stop() }
-        print("# tarn-bench api (\(quick ? "quick" : "full")): tarn pid \(server.pid) on 127.0.0.1:\(server.port), \(clients) clients")
+        Report.note("tarn-bench api (\(quick ? "quick" : "full")): tarn pid \(server.pid) on 127.0.0.1:\(server.port), \(clients) clients")
         var report = Report()
         report.add("idle_rss_mb", server.rssMB(), "MB")
 

@@ -50,7 +50,7 @@ struct EngineBenchmark {
         var rng = SeededGenerator(seed: 42)
         // With --quick every figure keeps its name ("1m", "100k") but is measured at a tenth
         // of the size; `entries` in the JSON says which.
-        print("# tarn-bench engine: \(big) entries (\(quick ? "quick" : "full")), SQLite at \(dir.path)")
+        Report.note("tarn-bench engine: \(big) entries (\(quick ? "quick" : "full")), SQLite at \(dir.path)")
         report.add("entries", Double(big), "entries")
 
         let paths = (0..<big).map(path)

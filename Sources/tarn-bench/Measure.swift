@@ -36,6 +36,12 @@ func resetPeakRSSOf(pid: String = "self") {
 struct Report {
     private var figures: [(String, Double, String)] = []
 
+    /// A `# ` comment line, flushed at once so a watcher sees where the run is.
+    static func note(_ text: String) {
+        print("# " + text)
+        fflush(nil)
+    }
+
     mutating func add(_ name: String, _ value: Double, _ unit: String) {
         figures.append((name, value, unit))
         print("\(name) \(format(value)) \(unit)")

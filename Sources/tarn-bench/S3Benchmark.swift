@@ -29,7 +29,7 @@ struct S3Benchmark {
         // 1M committed keys, written with the engine before the server opens the database:
         // staging them through the gateway would take minutes and measure something else.
         let seedSeconds = try timed { try seedListing(databasePath: data.appendingPathComponent("tarn.sqlite").path) }
-        print("# seeded \(listedKeys) committed keys in \(String(format: "%.1f", seedSeconds)) s")
+        Report.note("seeded \(listedKeys) committed keys in \(String(format: "%.1f", seedSeconds)) s")
 
         let server = try ServerProcess(dataDirectory: data, environment: [
             "TARN_ADMIN_ACCESS_KEY_ID": APIBenchmark.keyID, "TARN_ADMIN_SECRET_ACCESS_KEY": APIBenchmark.secret,
@@ -37,7 +37,7 @@ struct S3Benchmark {
         defer { server.stop() }
         let nginx = try NginxProcess(root: www, scratch: dir.appendingPathComponent("nginx"))
         defer { nginx.stop() }
-        print("# tarn-bench s3 (\(quick ? "quick" : "full")): tarn pid \(server.pid) on 127.0.0.1:\(server.port), "
+        Report.note("tarn-bench s3 (\(quick ? "quick" : "full")): tarn pid \(server.pid) on 127.0.0.1:\(server.port), "
             + "nginx pid \(nginx.pid) on 127.0.0.1:\(nginx.port), \(clients) clients")
         let signer = S3Signer(accessKeyID: APIBenchmark.keyID, secret: APIBenchmark.secret)
         let rest = try HTTPConnection(port: server.port)
@@ -169,13 +169,33 @@ struct S3Benchmark {
             guard page.status == 200 else {
                 throw HTTPConnection.Failure(description: "list: \(page.status) \(String(decoding: page.body, as: UTF8.self))")
             }
-            let xml = String(decoding: page.body, as: UTF8.self)
-            count += xml.components(separatedBy: "<Key>").count - 1
-            token = xml.range(of: "<NextContinuationToken>").flatMap { open in
-                xml.range(of: "</NextContinuationToken>", range: open.upperBound..<xml.endIndex).map { String(xml[open.upperBound..<$0.lowerBound]) }
-            }
+            // Byte scans, not Foundation string searches: the client shares the cores.
+            count += occurrences(of: Array("<Key>".utf8), in: page.body)
+            token = text(between: Array("<NextContinuationToken>".utf8), and: UInt8(ascii: "<"), in: page.body)
         } while token != nil
         return count
+    }
+
+    func occurrences(of needle: [UInt8], in hay: [UInt8]) -> Int {
+        var count = 0, i = 0
+        while i + needle.count <= hay.count {
+            if hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { count += 1; i += needle.count } else { i += 1 }
+        }
+        return count
+    }
+
+    /// The text after the first `open` up to the byte `end`, or nil.
+    func text(between open: [UInt8], and end: UInt8, in hay: [UInt8]) -> String? {
+        var i = 0
+        while i + open.count <= hay.count {
+            if hay[i] == open[0] && hay[i..<(i + open.count)].elementsEqual(open) {
+                let start = i + open.count
+                guard let stop = hay[start...].firstIndex(of: end) else { return nil }
+                return String(decoding: hay[start..<stop], as: UTF8.self)
+            }
+            i += 1
+        }
+        return nil
     }
 
     func writeFile(_ url: URL, bytes: Int, pattern: [UInt8]) throws {

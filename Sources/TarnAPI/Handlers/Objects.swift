@@ -148,8 +148,8 @@ struct Objects {
             headers[.contentRange] = "bytes \(first)-\(first + reader.length - 1)/\(entry.size)"
         }
         if head { return Response(status: status, headers: headers) }
-        return Response(status: status, headers: headers,
-                        body: ResponseBody(asyncSequence: reader.map { ByteBuffer(bytes: $0) }))
+        if let whole = try reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
+        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
     }
 
     /// `bytes=a-b`, `bytes=a-`, `bytes=-n`; nil when it cannot be satisfied.

@@ -1,3 +1,4 @@
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -27,6 +28,12 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Reads `count` bytes at `offset` into `buffer` (one `pread`, straight into its storage).
+    fileprivate func read(at offset: Int64, count: Int, into buffer: inout ByteBuffer) throws {
+        let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pread(fd, $0.baseAddress, count, off_t(offset)) }
+        guard n > 0 else { throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)") }
+    }
+
     public struct AsyncIterator: AsyncIteratorProtocol {
         let reader: ObjectReader
         var offset: Int64
@@ -47,4 +54,46 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: self, offset: start) }
+}
+
+/// HTTP bodies: the bytes as NIO buffers, read into them directly rather than through arrays.
+extension ObjectReader {
+    /// Objects up to this size are answered in one buffer, read at once: a read this small
+    /// costs less than the machinery of a streamed body.
+    public static let wholeReadLimit: Int64 = 64 * 1024
+
+    /// All of the reader's bytes in one buffer when there are at most `wholeReadLimit`, else nil.
+    public func readWhole() throws -> ByteBuffer? {
+        guard length <= Self.wholeReadLimit else { return nil }
+        var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
+        while buffer.readableBytes < Int(length) {
+            try read(at: start + Int64(buffer.readableBytes), count: Int(length) - buffer.readableBytes, into: &buffer)
+        }
+        return buffer
+    }
+
+    /// The bytes as a sequence of buffers of up to the reader's chunk size, read on demand.
+    public var byteBuffers: ByteBuffers { ByteBuffers(reader: self) }
+
+    public struct ByteBuffers: AsyncSequence, Sendable {
+        let reader: ObjectReader
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let reader: ObjectReader
+            var offset: Int64
+            let allocator = ByteBufferAllocator()
+
+            public mutating func next() async throws -> ByteBuffer? {
+                let end = reader.start + reader.length
+                guard offset < end else { return nil }
+                let want = Int(Swift.min(Int64(reader.chunkSize), end - offset))
+                var buffer = allocator.buffer(capacity: want)
+                try reader.read(at: offset, count: want, into: &buffer)
+                offset += Int64(buffer.readableBytes)
+                return buffer
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader, offset: reader.start) }
+    }
 }

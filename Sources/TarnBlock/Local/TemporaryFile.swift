@@ -21,36 +21,36 @@ final class TemporaryFile: @unchecked Sendable {
     private static let oTmpfile: Int32 = 0o20_200_000
     #endif
 
-    init(in directory: URL, fallback: URL) throws {
+    init(in directory: String, fallback: String) throws {
         #if os(Linux)
-        let unnamed = open(directory.path, Self.oTmpfile | O_WRONLY | O_CLOEXEC, 0o644)
+        let unnamed = open(directory, Self.oTmpfile | O_WRONLY | O_CLOEXEC, 0o644)
         if unnamed >= 0 {
             fd = unnamed
             path = nil
             return
         }
         #endif
-        let named = open(fallback.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard named >= 0 else { throw BlockStoreError.io("cannot create \(fallback.path): errno \(errno)") }
+        let named = open(fallback, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard named >= 0 else { throw BlockStoreError.io("cannot create \(fallback): errno \(errno)") }
         fd = named
-        path = fallback.path
+        path = fallback
     }
 
     /// Makes the bytes durable and gives them their name; the file is closed either way.
-    func publish(as target: URL) throws {
+    func publish(as target: String) throws {
         defer { close(fd) }
         guard fsync(fd) == 0 else {
             if let path { unlink(path) }
             throw BlockStoreError.io("fsync failed: errno \(errno)")
         }
         if let path {
-            guard rename(path, target.path) == 0 else {
+            guard rename(path, target) == 0 else {
                 unlink(path)
                 throw BlockStoreError.io("rename failed: errno \(errno)")
             }
         } else {
             // Linking through /proc names the open inode without needing CAP_DAC_READ_SEARCH.
-            guard linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, target.path, AT_SYMLINK_FOLLOW) == 0 else {
+            guard linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0 else {
                 throw BlockStoreError.io("linkat failed: errno \(errno)")
             }
         }

@@ -71,6 +71,14 @@ public enum SigV4 {
 
     /// Trims a header value and folds runs of spaces into one, as the canonical form wants.
     static func canonicalHeaderValue(_ v: String) -> String {
+        // Almost every value is already canonical: check that in one pass over the bytes.
+        var previous: UInt8 = UInt8(ascii: " ")
+        var canonical = true
+        for b in v.utf8 {
+            if b == UInt8(ascii: "\t") || (b == UInt8(ascii: " ") && previous == UInt8(ascii: " ")) { canonical = false; break }
+            previous = b
+        }
+        if canonical && previous != UInt8(ascii: " ") || v.isEmpty { return v }
         var out = ""
         var lastSpace = false
         for ch in v.trimmingSpaces() {
@@ -133,11 +141,13 @@ public enum SigV4 {
     }
 }
 
-extension String {
-    func trimmingSpaces() -> Substring {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return s
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs.
+    public func trimmingSpaces() -> SubSequence {
+        func blank(_ c: Character) -> Bool { c == " " || c == "\t" }
+        var start = startIndex, end = endIndex
+        while start < end, blank(self[start]) { formIndex(after: &start) }
+        while end > start, blank(self[index(before: end)]) { formIndex(before: &end) }
+        return self[start..<end]
     }
 }

@@ -22,14 +22,14 @@ extension S3Gateway {
         }
         var xml = XMLWriter()
         xml.open("ListAllMyBucketsResult")
-        xml.text += "<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner><Buckets>"
+        xml.raw("<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner><Buckets>")
         for repo in repos {
-            xml.text += "<Bucket>"
+            xml.raw("<Bucket>")
             xml.element("Name", repo.name)
             xml.element("CreationDate", S3Time.iso8601(repo.createdAt))
-            xml.text += "</Bucket>"
+            xml.raw("</Bucket>")
         }
-        xml.text += "</Buckets>"
+        xml.raw("</Buckets>")
         if more, let last = repos.last { xml.element("ContinuationToken", Data(last.name.utf8).base64EncodedString()) }
         if !prefix.isEmpty { xml.element("Prefix", prefix) }
         xml.close("ListAllMyBucketsResult")
@@ -73,7 +73,7 @@ extension S3Gateway {
         _ = try catalog.engine.repository(bucket)
         var xml = XMLWriter()
         // us-east-1 is spelled as an empty constraint.
-        xml.text += "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\(region == "us-east-1" ? "" : XMLWriter.escape(region))</LocationConstraint>"
+        xml.raw("<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\(region == "us-east-1" ? "" : XMLWriter.escape(region))</LocationConstraint>")
         return xml.response()
     }
 

@@ -40,18 +40,18 @@ extension S3Gateway {
                     try catalog.engine.deleteObject(repository: bucket, branch: branch, path: path)
                 } catch EngineError.objectNotFound {}
                 if !parsed.quiet {
-                    xml.text += "<Deleted>"
+                    xml.raw("<Deleted>")
                     xml.element("Key", key)
                     if let version { xml.element("VersionId", version) }
-                    xml.text += "</Deleted>"
+                    xml.raw("</Deleted>")
                 }
             } catch {
                 let e = S3Error.from(error)
-                xml.text += "<Error>"
+                xml.raw("<Error>")
                 xml.element("Key", key)
                 xml.element("Code", e.code)
                 xml.element("Message", e.message)
-                xml.text += "</Error>"
+                xml.raw("</Error>")
             }
         }
         xml.close("DeleteResult")

@@ -65,7 +65,8 @@ extension S3Gateway {
         }
         if head { return Response(status: status, headers: headers) }
         let reader = try catalog.open(entry, in: r.bucket!, range: range)
-        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: reader.map { ByteBuffer(bytes: $0) }))
+        if let whole = try reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
+        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
     }
 
     /// GetObjectAttributes: ETag, Checksum, ObjectSize and StorageClass of one object (no
@@ -79,12 +80,12 @@ extension S3Gateway {
         if wanted.contains("Checksum") {
             let sums = entry.metadata.filter { $0.key.hasPrefix(Self.checksumKey) }.sorted { $0.key < $1.key }
             if !sums.isEmpty {
-                xml.text += "<Checksum>"
+                xml.raw("<Checksum>")
                 for (k, v) in sums {
                     let algorithm = k.dropFirst(Self.checksumKey.count)
                     xml.element("Checksum" + algorithm.uppercased(), v)
                 }
-                xml.text += "</Checksum>"
+                xml.raw("</Checksum>")
             }
         }
         if wanted.contains("StorageClass") { xml.element("StorageClass", "STANDARD") }

@@ -68,19 +68,19 @@ extension S3Gateway {
         let owner = !v2 || r.q("fetch-owner") == "true"
         for k in keys where !k.isPrefix {
             let e = k.entry!
-            xml.text += "<Contents>"
+            xml.raw("<Contents>")
             xml.element("Key", enc(k.key))
             xml.element("LastModified", S3Time.iso8601(e.mtime))
-            xml.element("ETag", "\"\(e.checksum)\"")
+            xml.etag(e.checksum)
             xml.element("Size", e.size)
             xml.element("StorageClass", "STANDARD")
-            if owner { xml.text += "<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner>" }
-            xml.text += "</Contents>"
+            if owner { xml.raw("<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner>") }
+            xml.raw("</Contents>")
         }
         for k in keys where k.isPrefix {
-            xml.text += "<CommonPrefixes>"
+            xml.raw("<CommonPrefixes>")
             xml.element("Prefix", enc(k.key))
-            xml.text += "</CommonPrefixes>"
+            xml.raw("</CommonPrefixes>")
         }
         xml.close("ListBucketResult")
         return xml.response()
@@ -176,20 +176,20 @@ extension S3Gateway {
         }
         for k in keys where !k.isPrefix {
             let e = k.entry!
-            xml.text += "<Version>"
+            xml.raw("<Version>")
             xml.element("Key", k.key)
             xml.element("VersionId", "null")
             xml.element("IsLatest", true)
             xml.element("LastModified", S3Time.iso8601(e.mtime))
-            xml.element("ETag", "\"\(e.checksum)\"")
+            xml.etag(e.checksum)
             xml.element("Size", e.size)
             xml.element("StorageClass", "STANDARD")
-            xml.text += "<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner></Version>"
+            xml.raw("<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner></Version>")
         }
         for k in keys where k.isPrefix {
-            xml.text += "<CommonPrefixes>"
+            xml.raw("<CommonPrefixes>")
             xml.element("Prefix", k.key)
-            xml.text += "</CommonPrefixes>"
+            xml.raw("</CommonPrefixes>")
         }
         xml.close("ListVersionsResult")
         return xml.response()

@@ -73,7 +73,7 @@ extension S3Gateway {
         xml.element("Location", "/\(bucket)/\(upload.branch)/\(upload.path)")
         xml.element("Bucket", bucket)
         xml.element("Key", r.key!)
-        xml.element("ETag", "\"\(etag)\"")
+        xml.etag(etag)
         xml.close("CompleteMultipartUploadResult")
         return xml.response()
     }
@@ -101,12 +101,12 @@ extension S3Gateway {
         xml.element("IsTruncated", fetched.count > maxParts)
         xml.element("StorageClass", "STANDARD")
         for p in parts {
-            xml.text += "<Part>"
+            xml.raw("<Part>")
             xml.element("PartNumber", p.number)
             xml.element("LastModified", S3Time.iso8601(p.createdAt))
-            xml.element("ETag", "\"\(p.md5)\"")
+            xml.etag(p.md5)
             xml.element("Size", p.size)
-            xml.text += "</Part>"
+            xml.raw("</Part>")
         }
         xml.close("ListPartsResult")
         return xml.response()
@@ -140,12 +140,12 @@ extension S3Gateway {
         xml.element("MaxUploads", maxUploads)
         xml.element("IsTruncated", more)
         for u in uploads {
-            xml.text += "<Upload>"
+            xml.raw("<Upload>")
             xml.element("Key", "\(u.branch)/\(u.path)")
             xml.element("UploadId", u.id)
             xml.element("StorageClass", "STANDARD")
             xml.element("Initiated", S3Time.iso8601(u.createdAt))
-            xml.text += "</Upload>"
+            xml.raw("</Upload>")
         }
         xml.close("ListMultipartUploadsResult")
         return xml.response()
