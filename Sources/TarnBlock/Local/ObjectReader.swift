@@ -18,7 +18,7 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
     private let start: Int64
     private let chunkSize: Int
 
-    init(fd: Int32, start: Int64, length: Int64, objectSize: Int64, chunkSize: Int = 256 * 1024) {
+    init(fd: Int32, start: Int64, length: Int64, objectSize: Int64, chunkSize: Int = 1 << 20) {
         self.fd = fd
         self.start = start
         self.length = length
