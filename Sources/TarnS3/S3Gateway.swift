@@ -97,7 +97,11 @@ public struct S3Gateway: Sendable {
                 if r.has("versioning") { return try getBucketVersioning(bucket) }
                 if r.has("uploads") { return try listMultipartUploads(r, bucket) }
                 if r.has("versions") { return try listObjectVersions(r, bucket) }
-                if r.has("versions") || r.has("tagging") || r.has("acl") || r.has("policy")
+                if r.has("acl") {
+                    _ = try catalog.engine.repository(bucket)
+                    return Self.fixedACL()
+                }
+                if r.has("tagging") || r.has("policy")
                     || r.has("lifecycle") || r.has("cors") || r.has("website") || r.has("logging") || r.has("notification")
                     || r.has("encryption") || r.has("object-lock") || r.has("replication") || r.has("ownershipControls") {
                     throw S3Error.notImplemented("this bucket subresource")
@@ -115,6 +119,10 @@ public struct S3Gateway: Sendable {
             default:
                 throw S3Error("MethodNotAllowed", .methodNotAllowed, "\(method) is not allowed on a bucket")
             }
+        }
+        if r.has("acl") && method == .get {
+            _ = try lookup(r, bucket)
+            return Self.fixedACL()
         }
         if r.has("tagging") || r.has("acl") || r.has("retention") || r.has("legal-hold") || r.has("torrent")
             || r.has("select") || r.has("restore") {

@@ -85,4 +85,17 @@ extension S3Gateway {
         xml.close("VersioningConfiguration")
         return xml.response()
     }
+
+    /// GetBucketAcl / GetObjectAcl: Tarn has no per-object or per-bucket ACLs (every access
+    /// key may do everything), so the answer is the one that is true: the owner, with full
+    /// control. Setting an ACL stays NotImplemented.
+    static func fixedACL() -> Response {
+        var xml = XMLWriter()
+        xml.open("AccessControlPolicy")
+        xml.raw("<Owner><ID>tarn</ID><DisplayName>tarn</DisplayName></Owner><AccessControlList><Grant>")
+        xml.raw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>tarn</ID><DisplayName>tarn</DisplayName></Grantee>")
+        xml.raw("<Permission>FULL_CONTROL</Permission></Grant></AccessControlList>")
+        xml.close("AccessControlPolicy")
+        return xml.response()
+    }
 }
