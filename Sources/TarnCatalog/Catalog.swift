@@ -38,6 +38,14 @@ public final class Catalog: Sendable {
     public func upload<Body: AsyncSequence>(repository: String, branch: String, path: String, body: Body,
                                             contentType: String?, metadata: [String: String]) async throws -> (entry: Entry, repository: Repository)
         where Body.Element: Collection, Body.Element.Element == UInt8 {
+        try await upload(repository: repository, branch: branch, path: path, body: body, contentType: contentType) { metadata }
+    }
+
+    /// An upload whose metadata is known only once the body was stored (a checksum computed as
+    /// the bytes streamed): `metadata` is called then.
+    public func upload<Body: AsyncSequence>(repository: String, branch: String, path: String, body: Body, contentType: String?,
+                                            metadata: () -> [String: String]) async throws -> (entry: Entry, repository: Repository)
+        where Body.Element: Collection, Body.Element.Element == UInt8 {
         guard !path.isEmpty else { throw EngineError.invalidArgument("empty path") }
         CatalogMetrics.activeUploads.increment()
         defer { CatalogMetrics.activeUploads.decrement() }
@@ -45,7 +53,7 @@ public final class Catalog: Sendable {
         _ = try engine.branch(repository: repository, name: branch)
         let stored = try await blocks.put(namespace: repo.storageNamespace, body: body)
         let entry = Entry(path: path, physicalAddress: stored.physicalAddress, size: stored.size, checksum: stored.md5,
-                          contentType: contentType ?? "application/octet-stream", metadata: metadata,
+                          contentType: contentType ?? "application/octet-stream", metadata: metadata(),
                           mtime: Self.uploadTime())
         do {
             try engine.putObject(repository: repository, branch: branch, entry: entry)

@@ -8,8 +8,9 @@ import TarnCore
 /// An `aws-chunked` request body (`Content-Encoding: aws-chunked`), decoded as it streams:
 /// `<hex size>[;chunk-signature=<sig>]\r\n<bytes>\r\n` … `0…\r\n[trailers]\r\n`. With
 /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` every chunk's signature is checked against the chain
-/// that starts at the request's; with `…-TRAILER` the trailing checksum (and its signature,
-/// when signed) is checked at the end. Any mismatch throws before the store publishes.
+/// that starts at the request's; with `…-TRAILER` the trailer's signature, when signed, is
+/// checked at the end, and its checksum handed to `VerifiedBody` (which computes it). Any
+/// mismatch throws before the store publishes.
 struct AwsChunkedBody: AsyncSequence {
     typealias Element = [UInt8]
     let base: RequestBody
@@ -26,7 +27,8 @@ struct AwsChunkedBody: AsyncSequence {
         var buffer: [UInt8] = []
         var start = 0
         var previousSignature: String
-        var checksum: RunningChecksum?
+        /// The declared trailer's value, once the body ended.
+        private(set) var trailerValue: String?
         var total: Int64 = 0
         var finished = false
 
@@ -34,7 +36,6 @@ struct AwsChunkedBody: AsyncSequence {
             self.body = body
             base = body.base.makeAsyncIterator()
             previousSignature = body.principal.seedSignature
-            checksum = body.trailer.flatMap(ChecksumAlgorithm.named).map(RunningChecksum.init)
         }
 
         static func bad(_ m: String) -> S3Error { S3Error("IncompleteBody", .badRequest, "aws-chunked body: \(m)") }
@@ -81,7 +82,6 @@ struct AwsChunkedBody: AsyncSequence {
                 while buffer.count - start < 2 { try await fill() }
                 guard buffer[start] == 0x0D, buffer[start + 1] == 0x0A else { throw Self.bad("chunk not followed by CRLF") }
                 start += 2
-                data.withUnsafeBytes { checksum?.update($0) }
                 total += Int64(size)
                 return data
             }
@@ -104,9 +104,7 @@ struct AwsChunkedBody: AsyncSequence {
                     let expected = SigV4.sign(toSign, key: SymmetricKey(data: body.principal.signingKeyBytes))
                     guard SigV4.constantTimeEqual(expected, sig) else { throw S3Error.from(S3AuthError.signatureDoesNotMatch) }
                 }
-                if let checksum, checksum.finalBase64() != value {
-                    throw S3Error("BadDigest", .badRequest, "The \(name) you specified did not match the calculated checksum.")
-                }
+                trailerValue = value
             }
             return nil
         }

@@ -84,3 +84,118 @@ enum CRC {
         return c
     }
 }
+
+/// Checksums of multipart uploads, from the parts' checksums (S3's two kinds): COMPOSITE is
+/// the algorithm over the concatenated raw part checksums, written `<base64>-<parts>`;
+/// FULL_OBJECT (CRCs only) is the CRC of the whole object, combined from the parts' CRCs and
+/// sizes without reading a byte.
+enum MultipartChecksum {
+    enum Kind: String { case composite = "COMPOSITE", fullObject = "FULL_OBJECT" }
+
+    /// S3's default kind for an algorithm when the client names none.
+    static func defaultKind(_ algorithm: ChecksumAlgorithm) -> Kind {
+        algorithm == .crc64nvme ? .fullObject : .composite
+    }
+
+    static func allows(_ kind: Kind, _ algorithm: ChecksumAlgorithm) -> Bool {
+        switch (kind, algorithm) {
+        case (.fullObject, .sha1), (.fullObject, .sha256), (.composite, .crc64nvme): return false
+        default: return true
+        }
+    }
+
+    /// The object's checksum from its parts' base64 checksums and sizes, in part order; nil
+    /// when a part's checksum is not valid base64 of the algorithm's width.
+    static func combine(_ algorithm: ChecksumAlgorithm, _ kind: Kind, parts: [(checksum: String, size: Int64)]) -> String? {
+        var raws: [[UInt8]] = []
+        for p in parts {
+            guard let raw = Data(base64Encoded: p.checksum), raw.count == algorithm.width else { return nil }
+            raws.append(Array(raw))
+        }
+        switch kind {
+        case .composite:
+            var running = RunningChecksum(algorithm)
+            for raw in raws { raw.withUnsafeBytes { running.update($0) } }
+            return running.finalBase64() + "-\(parts.count)"
+        case .fullObject:
+            guard let crc = CRCCombine(algorithm) else { return nil }
+            var total: UInt64 = 0
+            for (raw, p) in zip(raws, parts) {
+                let value = raw.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                total = crc.combine(total, value, length: p.size)
+            }
+            return Data((0..<algorithm.width).reversed().map { UInt8(truncatingIfNeeded: total >> (8 * $0)) }).base64EncodedString()
+        }
+    }
+}
+
+extension ChecksumAlgorithm {
+    /// Bytes of a checksum value.
+    var width: Int {
+        switch self {
+        case .crc32, .crc32c: return 4
+        case .crc64nvme: return 8
+        case .sha1: return 20
+        case .sha256: return 32
+        }
+    }
+
+    /// The name S3 uses in headers' values and XML (`CRC32`, `SHA256`…).
+    var name: String { rawValue.uppercased() }
+}
+
+/// CRC(A‖B) from CRC(A), CRC(B) and B's length (zlib's crc32_combine, for any reflected CRC
+/// whose initial value and final xor are all ones): CRC(A) is carried through len(B) zero
+/// bytes by multiplying it by x^(8·len(B)) modulo the polynomial, then xored with CRC(B).
+struct CRCCombine {
+    let poly: UInt64
+    let top: UInt64
+    /// x^(2^k) mod P for k = 0…63.
+    private var powers: [UInt64] = []
+
+    init?(_ algorithm: ChecksumAlgorithm) {
+        switch algorithm {
+        case .crc32: (poly, top) = (0xEDB8_8320, 1 << 31)
+        case .crc32c: (poly, top) = (0x82F6_3B78, 1 << 31)
+        case .crc64nvme: (poly, top) = (0x9A6C_9329_AC4B_C9B5, 1 << 63)
+        case .sha1, .sha256: return nil
+        }
+        var p = top >> 1 // x^1
+        for _ in 0..<64 {
+            powers.append(p)
+            p = multiply(p, p)
+        }
+    }
+
+    /// a·b mod P, in the reflected bit order (the top bit is x^0).
+    func multiply(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var a = a, b = b, product: UInt64 = 0
+        var m = top
+        while m != 0 {
+            if a & m != 0 {
+                product ^= b
+                a ^= m
+                if a == 0 { break }
+            }
+            m >>= 1
+            b = b & 1 != 0 ? (b >> 1) ^ poly : b >> 1
+        }
+        return product
+    }
+
+    /// x^(8·n) mod P.
+    func shift(bytes n: Int64) -> UInt64 {
+        var p = top // x^0
+        var n = UInt64(n), k = 3
+        while n != 0 {
+            if n & 1 != 0 { p = multiply(powers[k & 63], p) }
+            n >>= 1
+            k += 1
+        }
+        return p
+    }
+
+    func combine(_ first: UInt64, _ second: UInt64, length: Int64) -> UInt64 {
+        multiply(shift(bytes: length), first) ^ second
+    }
+}

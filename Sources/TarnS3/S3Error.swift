@@ -27,6 +27,8 @@ public struct S3Error: Error, Sendable {
     static func preconditionFailed(_ m: String = "At least one of the preconditions you specified did not hold") -> S3Error {
         S3Error("PreconditionFailed", .preconditionFailed, m)
     }
+    static func invalidPartNumber() -> S3Error { S3Error("InvalidPart", .badRequest, "The requested partnumber is not satisfiable") }
+    static func badDigest(_ m: String) -> S3Error { S3Error("BadDigest", .badRequest, m) }
     static func invalidRange(size: Int64) -> S3Error { S3Error("InvalidRange", .rangeNotSatisfiable, "The requested range is not satisfiable (object size \(size))") }
     static func malformedXML(_ m: String = "The XML you provided was not well-formed or did not validate against our published schema") -> S3Error {
         S3Error("MalformedXML", .badRequest, m)

@@ -3,14 +3,18 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Synchronization
 import TarnBlock
 import TarnCore
 
 extension S3Error: BodyRejection {}
 
 /// A request body checked as it streams: the SHA-256 the signature covers, the client's
-/// `Content-MD5` and `x-amz-checksum-*` header. A mismatch throws at the end of the body,
-/// before the store publishes anything, so the object is never staged.
+/// `Content-MD5`, and an `x-amz-checksum-*` sent as a header or an aws-chunked trailer. A
+/// mismatch throws at the end of the body, before the store publishes anything, so the object
+/// is never staged. The checksum algorithm's value is computed whether or not the client sent
+/// one (a part of an upload created with a checksum algorithm needs it) and is available in
+/// `computed` once the body ended.
 struct VerifiedBody: AsyncSequence {
     typealias Element = [UInt8]
 
@@ -24,8 +28,12 @@ struct VerifiedBody: AsyncSequence {
     let sha256: String?
     /// Base64 MD5 to match, or nil.
     let md5: String?
-    /// An `x-amz-checksum-*` header: algorithm and base64 value.
-    let checksum: (ChecksumAlgorithm, String)?
+    /// The algorithm computed as the body streams, or nil.
+    let algorithm: ChecksumAlgorithm?
+    /// The value the client sent in a header (base64), or nil; a trailer's comes at the end.
+    let expected: String?
+    /// The computed checksum, set when the body ended.
+    let computed = ComputedChecksum()
 
     struct AsyncIterator: AsyncIteratorProtocol {
         enum Base {
@@ -39,15 +47,18 @@ struct VerifiedBody: AsyncSequence {
         var sha = SHA256()
         var md5 = Insecure.MD5()
         var running: RunningChecksum?
+        let computed: ComputedChecksum
 
         mutating func next() async throws -> [UInt8]? {
             let chunk: [UInt8]?
+            var trailer: String?
             switch base {
             case var .plain(it):
                 chunk = try await it.next().map { Array($0.readableBytesView) }
                 base = .plain(it)
             case var .chunked(it):
                 chunk = try await it.next()
+                trailer = it.trailerValue
                 base = .chunked(it)
             }
             guard let chunk else {
@@ -57,8 +68,12 @@ struct VerifiedBody: AsyncSequence {
                 if let expected = md5Expected, Data(md5.finalize()).base64EncodedString() != expected {
                     throw S3Error("BadDigest", .badRequest, "The Content-MD5 you specified did not match what we received.")
                 }
-                if let expected = checksumExpected, let running, running.finalBase64() != expected {
-                    throw S3Error("BadDigest", .badRequest, "The \(running.algorithm.header) you specified did not match the calculated checksum.")
+                if let running {
+                    let value = running.finalBase64()
+                    for expected in [checksumExpected, trailer].compactMap({ $0 }) where expected != value {
+                        throw S3Error("BadDigest", .badRequest, "The \(running.algorithm.header) you specified did not match the calculated checksum.")
+                    }
+                    computed.set(value)
                 }
                 return nil
             }
@@ -77,7 +92,17 @@ struct VerifiedBody: AsyncSequence {
         case let .plain(body): base = .plain(body.makeAsyncIterator())
         case let .chunked(body): base = .chunked(body.makeAsyncIterator())
         }
-        return AsyncIterator(base: base, sha256Expected: sha256, md5Expected: md5, checksumExpected: checksum?.1,
-                             running: checksum.map { RunningChecksum($0.0) })
+        return AsyncIterator(base: base, sha256Expected: sha256, md5Expected: md5, checksumExpected: expected,
+                             running: algorithm.map { RunningChecksum($0) }, computed: computed)
     }
+}
+
+/// Where a body's computed checksum lands for the handler that streamed it to the store.
+final class ComputedChecksum: Sendable {
+    private let value = Mutex<String?>(nil)
+
+    func set(_ v: String) { value.withLock { $0 = v } }
+
+    /// The base64 value, once the body was read to its end.
+    var base64: String? { value.withLock { $0 } }
 }

@@ -239,6 +239,7 @@ final class NginxProcess {
             http {
                 access_log off;
                 sendfile on;
+                sendfile_max_chunk 0;
                 tcp_nopush on;
                 keepalive_requests 1000000;
                 client_body_temp_path \(s)/body;

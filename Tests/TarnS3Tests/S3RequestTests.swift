@@ -41,6 +41,19 @@ import Testing
         #expect(S3Gateway.parseRange("bytes=9-1") == nil)
     }
 
+    @Test func partLayoutRoundTripsAndLocatesParts() {
+        let mib = Int64(1 << 20)
+        let even = PartLayout(Array(repeating: PartLayout.Part(size: 5 * mib, checksum: nil), count: 3) + [PartLayout.Part(size: mib, checksum: nil)])
+        #expect(even.encoded == "5242880*3,1048576")
+        #expect(PartLayout(encoded: even.encoded) == even)
+        #expect(even.range(ofPart: 1) == 0...(5 * mib - 1))
+        #expect(even.range(ofPart: 4) == (15 * mib)...(16 * mib - 1))
+        #expect(even.range(ofPart: 5) == nil && even.range(ofPart: 0) == nil)
+        let summed = PartLayout([.init(size: 7, checksum: "q83v"), .init(size: 7, checksum: "AAE=")])
+        #expect(PartLayout(encoded: summed.encoded) == summed)
+        #expect(PartLayout(encoded: "") == nil && PartLayout(encoded: "x*2") == nil)
+    }
+
     @Test func xmlEscapes() {
         #expect(XMLWriter.escape("a<b>&\"'\u{1}") == "a&lt;b&gt;&amp;&quot;&apos;&#1;")
     }
@@ -59,5 +72,34 @@ import Testing
         #expect(value(.crc32, "123456789") == b64([0xCB, 0xF4, 0x39, 0x26]))
         #expect(value(.crc32c, "123456789") == b64([0xE3, 0x06, 0x92, 0x83]))
         #expect(value(.crc64nvme, "123456789") == b64([0xAE, 0x8B, 0x14, 0x86, 0x0A, 0x79, 0x98, 0x88]))
+    }
+
+    /// A FULL_OBJECT checksum combined from parts equals the CRC of the whole, for every cut
+    /// of a text into three parts (empty parts included).
+    @Test func fullObjectCRCsCombineFromParts() {
+        let text = "The quick brown fox jumps over the lazy dog, 0123456789."
+        let bytes = Array(text.utf8)
+        for algorithm in [ChecksumAlgorithm.crc32, .crc32c, .crc64nvme] {
+            let whole = value(algorithm, text)
+            for a in stride(from: 0, through: bytes.count, by: 7) {
+                for b in stride(from: a, through: bytes.count, by: 5) {
+                    let parts = [bytes[..<a], bytes[a..<b], bytes[b...]].map { slice in
+                        (checksum: value(algorithm, String(decoding: slice, as: UTF8.self)), size: Int64(slice.count))
+                    }
+                    #expect(MultipartChecksum.combine(algorithm, .fullObject, parts: parts) == whole)
+                }
+            }
+        }
+    }
+
+    /// COMPOSITE: the algorithm over the concatenated raw part checksums, with `-N`.
+    @Test func compositeChecksumHashesThePartChecksums() {
+        let parts = ["a", "b"].map { (checksum: value(.sha256, $0), size: Int64(1)) }
+        var raw = Data(base64Encoded: parts[0].checksum)!
+        raw += Data(base64Encoded: parts[1].checksum)!
+        var expected = RunningChecksum(.sha256)
+        Array(raw).withUnsafeBytes { expected.update($0) }
+        #expect(MultipartChecksum.combine(.sha256, .composite, parts: parts) == expected.finalBase64() + "-2")
+        #expect(MultipartChecksum.combine(.sha256, .composite, parts: [(checksum: "bad", size: 1)]) == nil)
     }
 }

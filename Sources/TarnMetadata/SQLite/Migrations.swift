@@ -9,6 +9,7 @@ enum Migrations {
         (3, "0003_branch_protection", PackageResources._003_branch_protection_sql),
         (4, "0004_multipart_uploads", PackageResources._004_multipart_uploads_sql),
         (5, "0005_multipart_completed", PackageResources._005_multipart_completed_sql),
+        (6, "0006_multipart_checksums", PackageResources._006_multipart_checksums_sql),
     ]
 
     /// The trees file: ranges and metaranges.

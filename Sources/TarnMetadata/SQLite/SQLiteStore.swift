@@ -548,13 +548,20 @@ public final class SQLiteStore: MetadataStore {
         public var contentType: String
         public var metadata: [String: String]
         public var createdAt: Int64
-        /// Set once the upload was completed: the ETag it produced.
+        /// The checksum algorithm and kind the upload was created with (S3 names), or nil.
+        public var checksumAlgorithm: String?
+        public var checksumType: String?
+        /// Set once the upload was completed: the ETag it produced, and its checksum if any.
         public var completedETag: String?
+        public var completedChecksum: String?
 
         public init(id: String, repository: String, branch: String, path: String, contentType: String,
-                    metadata: [String: String], createdAt: Int64, completedETag: String? = nil) {
+                    metadata: [String: String], createdAt: Int64, checksumAlgorithm: String? = nil, checksumType: String? = nil,
+                    completedETag: String? = nil, completedChecksum: String? = nil) {
             (self.id, self.repository, self.branch, self.path) = (id, repository, branch, path)
-            (self.contentType, self.metadata, self.createdAt, self.completedETag) = (contentType, metadata, createdAt, completedETag)
+            (self.contentType, self.metadata, self.createdAt) = (contentType, metadata, createdAt)
+            (self.checksumAlgorithm, self.checksumType) = (checksumAlgorithm, checksumType)
+            (self.completedETag, self.completedChecksum) = (completedETag, completedChecksum)
         }
     }
 
@@ -564,9 +571,12 @@ public final class SQLiteStore: MetadataStore {
         public var size: Int64
         public var md5: String
         public var createdAt: Int64
+        /// The part's checksum in its upload's algorithm (base64), or nil.
+        public var checksum: String?
 
-        public init(number: Int, physicalAddress: String, size: Int64, md5: String, createdAt: Int64) {
+        public init(number: Int, physicalAddress: String, size: Int64, md5: String, createdAt: Int64, checksum: String? = nil) {
             (self.number, self.physicalAddress, self.size, self.md5, self.createdAt) = (number, physicalAddress, size, md5, createdAt)
+            self.checksum = checksum
         }
     }
 
@@ -574,24 +584,37 @@ public final class SQLiteStore: MetadataStore {
         let json = String(decoding: try JSONEncoder().encode(u.metadata), as: UTF8.self)
         try write { c in
             try c.statement("""
-                INSERT INTO multipart_uploads (id, repository, branch, path, content_type, metadata, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO multipart_uploads (id, repository, branch, path, content_type, metadata, created_at, checksum_algorithm, checksum_type)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).bind(.text(u.id), .text(u.repository), .text(u.branch), .text(u.path), .text(u.contentType),
-                          .text(json), .int(u.createdAt)).run()
+                          .text(json), .int(u.createdAt), Self.optional(u.checksumAlgorithm), Self.optional(u.checksumType)).run()
         }
     }
 
+    private static func optional(_ text: String?) -> SQLValue { text.map { .text($0) } ?? .null }
+
+    private static let uploadColumns = """
+        id, repository, branch, path, content_type, metadata, created_at, completed_etag, checksum_algorithm, checksum_type, completed_checksum
+        """
+
     private static func uploadRow(_ s: SQLiteStatement) -> MultipartUpload {
         let metadata = (try? JSONDecoder().decode([String: String].self, from: Data(s.text(5).utf8))) ?? [:]
+        func text(_ i: Int32) -> String? { s.isNull(i) ? nil : s.text(i) }
         return MultipartUpload(id: s.text(0), repository: s.text(1), branch: s.text(2), path: s.text(3), contentType: s.text(4),
-                               metadata: metadata, createdAt: s.int(6), completedETag: s.isNull(7) ? nil : s.text(7))
+                               metadata: metadata, createdAt: s.int(6), checksumAlgorithm: text(8), checksumType: text(9),
+                               completedETag: text(7), completedChecksum: text(10))
+    }
+
+    private static let partColumns = "part_number, physical_address, size, md5, created_at, checksum"
+
+    private static func partRow(_ s: SQLiteStatement) -> MultipartPart {
+        MultipartPart(number: Int(s.int(0)), physicalAddress: s.text(1), size: s.int(2), md5: s.text(3), createdAt: s.int(4),
+                      checksum: s.isNull(5) ? nil : s.text(5))
     }
 
     public func multipartUpload(_ id: String) throws -> MultipartUpload? {
         try read { c in
-            let s = try c.statement("""
-                SELECT id, repository, branch, path, content_type, metadata, created_at, completed_etag FROM multipart_uploads WHERE id = ?
-                """)
+            let s = try c.statement("SELECT \(Self.uploadColumns) FROM multipart_uploads WHERE id = ?")
             s.bind(.text(id))
             return try s.step() ? Self.uploadRow(s) : nil
         }
@@ -601,7 +624,7 @@ public final class SQLiteStore: MetadataStore {
     public func listMultipartUploads(repository: String, afterPath: String, afterID: String, limit: Int) throws -> [MultipartUpload] {
         try read { c in
             let s = try c.statement("""
-                SELECT id, repository, branch, path, content_type, metadata, created_at, completed_etag FROM multipart_uploads
+                SELECT \(Self.uploadColumns) FROM multipart_uploads
                 WHERE repository = ? AND completed_etag IS NULL AND (branch || '/' || path, id) > (?, ?)
                 ORDER BY branch || '/' || path, id
                 """)
@@ -616,18 +639,16 @@ public final class SQLiteStore: MetadataStore {
             guard try c.statement("SELECT 1 FROM multipart_uploads WHERE id = ? AND completed_etag IS NULL").bind(.text(uploadID)).step() else {
                 throw EngineError.objectNotFound("upload \(uploadID)")
             }
-            let old = try c.statement("""
-                SELECT part_number, physical_address, size, md5, created_at FROM multipart_parts WHERE upload_id = ? AND part_number = ?
-                """)
+            let old = try c.statement("SELECT \(Self.partColumns) FROM multipart_parts WHERE upload_id = ? AND part_number = ?")
             old.bind(.text(uploadID), .int(Int64(part.number)))
-            let replaced = try old.step() ? MultipartPart(number: Int(old.int(0)), physicalAddress: old.text(1), size: old.int(2),
-                                                           md5: old.text(3), createdAt: old.int(4)) : nil
+            let replaced = try old.step() ? Self.partRow(old) : nil
             try c.statement("""
-                INSERT INTO multipart_parts (upload_id, part_number, physical_address, size, md5, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO multipart_parts (upload_id, part_number, physical_address, size, md5, created_at, checksum)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (upload_id, part_number) DO UPDATE SET physical_address = excluded.physical_address,
-                    size = excluded.size, md5 = excluded.md5, created_at = excluded.created_at
+                    size = excluded.size, md5 = excluded.md5, created_at = excluded.created_at, checksum = excluded.checksum
                 """).bind(.text(uploadID), .int(Int64(part.number)), .text(part.physicalAddress), .int(part.size), .text(part.md5),
-                          .int(part.createdAt)).run()
+                          .int(part.createdAt), Self.optional(part.checksum)).run()
             return replaced
         }
     }
@@ -635,34 +656,28 @@ public final class SQLiteStore: MetadataStore {
     public func multipartParts(uploadID: String, afterNumber: Int, limit: Int) throws -> [MultipartPart] {
         try read { c in
             let s = try c.statement("""
-                SELECT part_number, physical_address, size, md5, created_at FROM multipart_parts
-                WHERE upload_id = ? AND part_number > ? ORDER BY part_number
+                SELECT \(Self.partColumns) FROM multipart_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number
                 """)
             s.bind(.text(uploadID), .int(Int64(afterNumber)))
-            return try collect(s, limit: limit) {
-                MultipartPart(number: Int($0.int(0)), physicalAddress: $0.text(1), size: $0.int(2), md5: $0.text(3), createdAt: $0.int(4))
-            }
+            return try collect(s, limit: limit) { Self.partRow($0) }
         }
     }
 
     /// Removes an upload's parts' rows and the upload itself, or, with `completedETag`, marks it
     /// completed instead; returns the parts (whose bytes the caller deletes), or nil when there
     /// was no such open upload.
-    public func removeMultipartUpload(_ id: String, completedETag: String? = nil) throws -> [MultipartPart]? {
+    public func removeMultipartUpload(_ id: String, completedETag: String? = nil, completedChecksum: String? = nil) throws -> [MultipartPart]? {
         try write { c in
             guard try c.statement("SELECT 1 FROM multipart_uploads WHERE id = ? AND completed_etag IS NULL").bind(.text(id)).step() else {
                 return nil
             }
-            let s = try c.statement("""
-                SELECT part_number, physical_address, size, md5, created_at FROM multipart_parts WHERE upload_id = ? ORDER BY part_number
-                """)
+            let s = try c.statement("SELECT \(Self.partColumns) FROM multipart_parts WHERE upload_id = ? ORDER BY part_number")
             s.bind(.text(id))
-            let parts = try collect(s, limit: .max) {
-                MultipartPart(number: Int($0.int(0)), physicalAddress: $0.text(1), size: $0.int(2), md5: $0.text(3), createdAt: $0.int(4))
-            }
+            let parts = try collect(s, limit: .max) { Self.partRow($0) }
             try c.statement("DELETE FROM multipart_parts WHERE upload_id = ?").bind(.text(id)).run()
             if let completedETag {
-                try c.statement("UPDATE multipart_uploads SET completed_etag = ? WHERE id = ?").bind(.text(completedETag), .text(id)).run()
+                try c.statement("UPDATE multipart_uploads SET completed_etag = ?, completed_checksum = ? WHERE id = ?")
+                    .bind(.text(completedETag), Self.optional(completedChecksum), .text(id)).run()
             } else {
                 try c.statement("DELETE FROM multipart_uploads WHERE id = ?").bind(.text(id)).run()
             }

@@ -33,16 +33,37 @@ extension S3Gateway {
             .eTag: etag, .lastModified: S3Time.httpDate(entry.mtime), .acceptRanges: "bytes",
             .contentType: entry.contentType,
         ]
-        // Whole-object checksums only describe whole answers: none with a Range (as S3; boto3
-        // asks for them on every GET and would check a part against the whole).
-        let checksumMode = r.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED" && r.headers["range"] == nil
         for (k, v) in entry.metadata {
-            if k.hasPrefix(Self.checksumKey) {
-                if checksumMode, let name = HTTPField.Name("x-amz-checksum-" + k.dropFirst(Self.checksumKey.count)) { headers[name] = v }
-            } else if k.hasPrefix("::http::") {
+            if k.hasPrefix("::http::") {
                 if let name = HTTPField.Name(String(k.dropFirst("::http::".count))) { headers[name] = v }
             } else if !k.hasPrefix("::"), let name = HTTPField.Name("x-amz-meta-" + k) {
                 headers[name] = v
+            }
+        }
+        // `partNumber`: one part of a multipart object (a whole single-part object is part 1).
+        var partRange: ClosedRange<Int64>?
+        var part: PartLayout.Part?
+        if let text = r.q("partNumber") {
+            guard let number = Int(text), (1...10_000).contains(number) else {
+                throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+            }
+            guard r.headers["range"] == nil else { throw S3Error("InvalidRequest", .badRequest, "Cannot specify both Range header and partNumber query parameter") }
+            if let layout = PartLayout(entry) {
+                guard let range = layout.range(ofPart: number) else { throw S3Error.invalidPartNumber() }
+                (partRange, part) = (range, layout.parts[number - 1])
+                headers[HTTPField.Name("x-amz-mp-parts-count")!] = String(layout.parts.count)
+            } else if number != 1 {
+                throw S3Error.invalidPartNumber()
+            }
+        }
+        // Checksums describe what they cover: the whole object's only a whole answer (none with
+        // a Range: boto3 asks for them on every GET and would check a part against the whole),
+        // a part's its part.
+        if r.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED", let stored = StoredChecksum(entry) {
+            let value = partRange == nil ? (r.headers["range"] == nil ? stored.value : nil) : part?.checksum
+            if let value, let name = HTTPField.Name(stored.algorithm.header) {
+                headers[name] = value
+                headers[HTTPField.Name("x-amz-checksum-type")!] = stored.type
             }
         }
         for (param, header) in [("response-content-type", HTTPField.Name.contentType), ("response-content-language", .contentLanguage),
@@ -50,7 +71,7 @@ extension S3Gateway {
                                 ("response-content-disposition", .contentDisposition), ("response-content-encoding", .contentEncoding)] {
             if let v = r.q(param) { headers[header] = v }
         }
-        var range: ClosedRange<Int64>?
+        var range = partRange
         if let header = r.headers["range"], let parsed = Self.parseRange(header) {
             guard let resolved = Self.resolve(parsed, size: entry.size) else { throw S3Error.invalidRange(size: entry.size) }
             range = resolved
@@ -69,24 +90,41 @@ extension S3Gateway {
         return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
     }
 
-    /// GetObjectAttributes: ETag, Checksum, ObjectSize and StorageClass of one object (no
-    /// ObjectParts: a composed object does not keep its part boundaries).
+    /// GetObjectAttributes: ETag, Checksum, ObjectParts (of a multipart object, paged with
+    /// `x-amz-max-parts` and `x-amz-part-number-marker`), ObjectSize and StorageClass.
     func getObjectAttributes(_ r: S3Request, _ bucket: String) throws -> Response {
         let (_, _, entry) = try lookup(r, bucket)
         let wanted = Set((r.headers["x-amz-object-attributes"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let stored = StoredChecksum(entry)
         var xml = XMLWriter()
         xml.open("GetObjectAttributesResponse")
         if wanted.contains("ETag") { xml.element("ETag", entry.checksum) }
-        if wanted.contains("Checksum") {
-            let sums = entry.metadata.filter { $0.key.hasPrefix(Self.checksumKey) }.sorted { $0.key < $1.key }
-            if !sums.isEmpty {
-                xml.raw("<Checksum>")
-                for (k, v) in sums {
-                    let algorithm = k.dropFirst(Self.checksumKey.count)
-                    xml.element("Checksum" + algorithm.uppercased(), v)
-                }
-                xml.raw("</Checksum>")
+        if wanted.contains("Checksum"), let stored {
+            xml.raw("<Checksum>")
+            xml.element("Checksum" + stored.algorithm.name, stored.value)
+            xml.element("ChecksumType", stored.type)
+            xml.raw("</Checksum>")
+        }
+        if wanted.contains("ObjectParts"), let layout = PartLayout(entry) {
+            let maxParts = Swift.min(Int(r.headers["x-amz-max-parts"] ?? "1000") ?? 1000, 1000)
+            let marker = Int(r.headers["x-amz-part-number-marker"] ?? "0") ?? 0
+            let numbers = marker < layout.parts.count ? Array((Swift.max(marker, 0) + 1)...layout.parts.count) : []
+            let page = numbers.prefix(maxParts)
+            xml.raw("<ObjectParts>")
+            xml.element("PartsCount", layout.parts.count) // botocore reads TotalPartsCount from this element
+            xml.element("PartNumberMarker", marker)
+            if let last = page.last { xml.element("NextPartNumberMarker", last) }
+            xml.element("MaxParts", maxParts)
+            xml.element("IsTruncated", numbers.count > page.count)
+            for n in page {
+                let part = layout.parts[n - 1]
+                xml.raw("<Part>")
+                xml.element("PartNumber", n)
+                xml.element("Size", part.size)
+                if let checksum = part.checksum, let stored { xml.element("Checksum" + stored.algorithm.name, checksum) }
+                xml.raw("</Part>")
             }
+            xml.raw("</ObjectParts>")
         }
         if wanted.contains("StorageClass") { xml.element("StorageClass", "STANDARD") }
         if wanted.contains("ObjectSize") { xml.element("ObjectSize", entry.size) }

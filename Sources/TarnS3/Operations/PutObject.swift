@@ -54,28 +54,42 @@ extension S3Gateway {
         let (branch, path) = try writableTarget(r, bucket)
         try checkWritePreconditions(r, bucket, branch, path)
         let body = try verifiedBody(r, principal)
-        var metadata = Self.objectMetadata(r.headers)
-        // A checksum the client sent is verified as the body streams (a mismatch stages
-        // nothing), so it can be kept and served back with ChecksumMode.
-        let checksum = body.checksum
-        if let (algorithm, value) = checksum { metadata[Self.checksumKey + algorithm.rawValue] = value }
+        // A checksum the client sent (header or trailer) is verified as the body streams (a
+        // mismatch stages nothing), so it is kept and served back with ChecksumMode. It is only
+        // known once the body ended: the entry gets it with the rest of its metadata.
         let (entry, _) = try await catalog.upload(repository: bucket, branch: branch, path: path, body: body,
-                                                  contentType: r.headers["content-type"] ?? "binary/octet-stream", metadata: metadata)
+                                                  contentType: r.headers["content-type"] ?? "binary/octet-stream") {
+            var metadata = Self.objectMetadata(r.headers)
+            if let algorithm = body.algorithm, let value = body.computed.base64 { metadata[Self.checksumKey + algorithm.rawValue] = value }
+            return metadata
+        }
         var headers: HTTPFields = [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"]
-        if let (algorithm, value) = checksum, let name = HTTPField.Name(algorithm.header) { headers[name] = value }
+        if let algorithm = body.algorithm, let value = body.computed.base64, let name = HTTPField.Name(algorithm.header) {
+            headers[name] = value
+        }
         return Response(status: .ok, headers: headers)
     }
 
     /// The request body, decoded (aws-chunked) and checked as it streams: the payload hash or
     /// chunk signatures the request's signature covers, Content-MD5, and an `x-amz-checksum-*`
     /// header or trailer.
-    func verifiedBody(_ r: S3Request, _ principal: S3Principal) throws -> VerifiedBody {
-        let checksum = ChecksumAlgorithm.allCases.first { r.headers[$0.header] != nil }.map { ($0, r.headers[$0.header]!) }
+    /// `required` is the algorithm of the multipart upload a part belongs to: computed even
+    /// when the client sends no checksum; a different one is refused.
+    func verifiedBody(_ r: S3Request, _ principal: S3Principal, required: ChecksumAlgorithm? = nil) throws -> VerifiedBody {
+        let header = ChecksumAlgorithm.allCases.first { r.headers[$0.header] != nil }
+        let trailer = r.headers["x-amz-trailer"].flatMap(ChecksumAlgorithm.named)
+        let algorithm = header ?? trailer ?? required
+        if let required, let algorithm, algorithm != required {
+            throw S3Error("InvalidRequest", .badRequest,
+                          "Checksum Type mismatch occurred, expected checksum Type: \(required.rawValue), actual checksum Type: \(algorithm.rawValue)")
+        }
+        let expected = header.flatMap { r.headers[$0.header] }
+        let md5 = r.headers["content-md5"]
         switch principal.payloadHash {
         case SigV4.unsignedPayload:
-            return VerifiedBody(source: .plain(r.http.body), sha256: nil, md5: r.headers["content-md5"], checksum: checksum)
+            return VerifiedBody(source: .plain(r.http.body), sha256: nil, md5: md5, algorithm: algorithm, expected: expected)
         case let h where h.count == 64 && h.allSatisfy(\.isHexDigit):
-            return VerifiedBody(source: .plain(r.http.body), sha256: h, md5: r.headers["content-md5"], checksum: checksum)
+            return VerifiedBody(source: .plain(r.http.body), sha256: h, md5: md5, algorithm: algorithm, expected: expected)
         case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER":
             let trailer = r.headers["x-amz-trailer"]
             if let trailer, ChecksumAlgorithm.named(trailer) == nil {
@@ -84,7 +98,7 @@ extension S3Gateway {
             let chunked = AwsChunkedBody(base: r.http.body, principal: principal,
                                          signed: principal.payloadHash.hasPrefix("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
                                          trailer: trailer, decodedLength: r.headers["x-amz-decoded-content-length"].flatMap { Int64($0) })
-            return VerifiedBody(source: .chunked(chunked), sha256: nil, md5: r.headers["content-md5"], checksum: checksum)
+            return VerifiedBody(source: .chunked(chunked), sha256: nil, md5: md5, algorithm: algorithm, expected: expected)
         default:
             throw S3Error("InvalidArgument", .badRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a SHA-256 or a STREAMING- marker")
         }
