@@ -46,10 +46,12 @@ let package = Package(
             dependencies: ["TarnCore", "CSQLite"],
             resources: [.embedInCode("Migrations")]
         ),
+        // Linux calls Glibc's module leaves out (sync_file_range, copy_file_range).
+        .target(name: "CLinuxShims"),
         // Object bytes: BlockStore protocol and the local file store (MD5 from swift-crypto).
         .target(
             name: "TarnBlock",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["CLinuxShims", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOCore", package: "swift-nio")]
         ),
         // Users, access keys (secrets sealed with AES-GCM), request authentication.

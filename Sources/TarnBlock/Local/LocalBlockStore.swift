@@ -1,3 +1,4 @@
+import CLinuxShims
 import Crypto
 import Foundation
 import Synchronization
@@ -131,14 +132,13 @@ public final class LocalBlockStore: BlockStore {
         let sources = try parts.map { try file(namespace: namespace, address: $0) }
         let (id, address, directory, target) = try freshAddress(namespace: namespace)
         let fallback = temporary.appendingPathComponent(id).path
-        // Copying blocks on the disk: on the pool. (copy_file_range would keep the bytes in the
-        // kernel, but Glibc's module does not export it.)
+        // Copying blocks on the disk: on the pool.
         let size = try await BlockingPool.run { () throws -> Int64 in
             let file = try TemporaryFile(in: directory, fallback: fallback)
             var total: Int64 = 0
             do {
                 for source in sources {
-                    total += try Self.append(source, to: file.fd)
+                    total += try Self.append(source, to: file.fd, at: total)
                 }
             } catch {
                 file.discard()
@@ -158,22 +158,33 @@ public final class LocalBlockStore: BlockStore {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends a whole file to `fd`; returns the bytes copied.
-    private static func append(_ source: String, to fd: Int32) throws -> Int64 {
+    /// Appends a whole file to `fd` at `offset`; returns the bytes copied. copy_file_range
+    /// keeps the bytes in the kernel (and shares extents where the file system can); where it
+    /// is unavailable the bytes go through a buffer.
+    private static func append(_ source: String, to fd: Int32, at offset: Int64) throws -> Int64 {
         let src = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard src >= 0 else {
             throw errno == ENOENT ? BlockStoreError.notFound(String(source.split(separator: "/").last ?? "")) : BlockStoreError.io("open failed: errno \(errno)")
         }
         defer { close(src) }
-        var copied: Int64 = 0
+        var inOffset: Int64 = 0, outOffset = offset
+        while true {
+            let n = tarn_copy_file_range(src, &inOffset, fd, &outOffset, 1 << 30)
+            if n > 0 { continue }
+            if n == 0 { return inOffset }
+            if errno == EINTR { continue }
+            guard [ENOSYS, EXDEV, EINVAL, EOPNOTSUPP].contains(errno) else { throw BlockStoreError.io("copy_file_range failed: errno \(errno)") }
+            break
+        }
+        var copied = inOffset
         var buffer = [UInt8](repeating: 0, count: 4 << 20)
         while true {
-            let r = buffer.withUnsafeMutableBytes { read(src, $0.baseAddress!, $0.count) }
+            let r = buffer.withUnsafeMutableBytes { pread(src, $0.baseAddress!, $0.count, off_t(copied)) }
             if r < 0 { if errno == EINTR { continue }; throw BlockStoreError.io("read failed: errno \(errno)") }
             if r == 0 { return copied }
             var off = 0
             while off < r {
-                let w = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + off, r - off) }
+                let w = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress! + off, r - off, off_t(offset + copied + Int64(off))) }
                 if w < 0 { if errno == EINTR { continue }; throw BlockStoreError.io("write failed: errno \(errno)") }
                 off += w
             }
@@ -245,6 +256,8 @@ struct PipelinedWriter {
     private var batch: [UInt8] = []
     /// The batch being written; it comes back, emptied, as the next one to fill.
     private var inFlight: Task<[UInt8], Error>?
+    /// Bytes handed to the pool so far (the next batch's offset).
+    private var written: Int64 = 0
 
     init(fd: Int32) { self.fd = fd }
 
@@ -276,11 +289,15 @@ struct PipelinedWriter {
         var next = try await inFlight?.value ?? []
         next.removeAll(keepingCapacity: true)
         if next.capacity < Self.batchSize { next.reserveCapacity(Self.batchSize) }
-        let full = batch, fd = self.fd
+        let full = batch, fd = self.fd, offset = written
         batch = next
+        written += Int64(full.count)
         inFlight = Task {
             try await BlockingPool.run {
                 try full.withUnsafeBytes { try LocalBlockStore.writeRaw(fd, $0) }
+                // Start writing this batch to disk now, so the fsync that publishes the object
+                // does not flush gigabytes at once (0.9 s for 2 GiB here). Best effort.
+                _ = tarn_start_writeback(fd, offset, Int64(full.count))
                 return full
             }
         }

@@ -1,0 +1,17 @@
+// Linux system calls Glibc's Swift module does not export (they are declared only under
+// _GNU_SOURCE). Elsewhere they fail with ENOSYS and callers take their portable path.
+#ifndef TARN_LINUX_SHIMS_H
+#define TARN_LINUX_SHIMS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/// Starts writeback of a file range without waiting for it (sync_file_range with
+/// SYNC_FILE_RANGE_WRITE): a later fsync then has little left to flush.
+int tarn_start_writeback(int fd, int64_t offset, int64_t length);
+
+/// copy_file_range(2): copies bytes between files inside the kernel (a reflink on file
+/// systems that share extents). Advances both offsets; returns bytes copied or -1.
+int64_t tarn_copy_file_range(int fd_in, int64_t *offset_in, int fd_out, int64_t *offset_out, int64_t length);
+
+#endif

@@ -1,0 +1,28 @@
+#define _GNU_SOURCE
+#include "linux_shims.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+int tarn_start_writeback(int fd, int64_t offset, int64_t length) {
+#ifdef __linux__
+    return sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd; (void)offset; (void)length;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int64_t tarn_copy_file_range(int fd_in, int64_t *offset_in, int fd_out, int64_t *offset_out, int64_t length) {
+#ifdef __linux__
+    loff_t in = (loff_t)*offset_in, out = (loff_t)*offset_out;
+    ssize_t n = copy_file_range(fd_in, &in, fd_out, &out, (size_t)length, 0);
+    if (n > 0) { *offset_in = in; *offset_out = out; }
+    return n;
+#else
+    (void)fd_in; (void)offset_in; (void)fd_out; (void)offset_out; (void)length;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
