@@ -84,6 +84,12 @@ struct S3Benchmark {
         report.add("get_4k_p99_ms", get.p99ms, "ms")
         report.add("nginx_get_4k_per_s", nginxGet.perSecond, "ops/s")
         report.add("get_4k_vs_nginx", get.perSecond / nginxGet.perSecond, "ratio")
+        // The HTTP stack's own ceiling here: an unauthenticated request that does nothing
+        // (`GET /api/v1/healthcheck`, 204), so the GET figures can be read against it.
+        let floor = try runLoad(port: server.port, clients: clients, total: gets, request: { _, _ in
+            ("GET", "/api/v1/healthcheck", "", [])
+        }, expect: 204)
+        report.add("http_floor_per_s", floor.perSecond, "ops/s")
         let head = try runLoad(port: server.port, clients: clients, total: gets, request: { c, n in
             ("HEAD", "/bench/main/" + key(c, pick(n)), headHeaders[c][pick(n)], [])
         }, expect: 200)
