@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         // `tarn` command line.
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // The CLI's HTTP client: TLS, connection pooling and streamed bodies (already in the
+        // graph through Hummingbird's test support).
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // The optional YAML configuration file: a full YAML parser (libyaml), which a hand-written
@@ -85,9 +88,15 @@ let package = Package(
                            .product(name: "Yams", package: "Yams"), .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "Metrics", package: "swift-metrics")]
         ),
+        // The REST API's client side: configuration, lakefs:// URIs, calls and transfers (the CLI).
+        .target(
+            name: "TarnClient",
+            dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Yams", package: "Yams"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .executableTarget(
             name: "tarn",
-            dependencies: ["TarnServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TarnServer", "TarnClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "tarn-bench", dependencies: ["TarnCore", "TarnMetadata", .product(name: "Crypto", package: "swift-crypto")]),
         // Child process for the crash test: commits in a loop until it is killed.

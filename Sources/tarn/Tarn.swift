@@ -7,10 +7,24 @@ import TarnServer
 
 @main
 struct Tarn: AsyncParsableCommand {
+    /// ArgumentParser's own exit code for bad arguments is 64; the CLI documents 2 (as most
+    /// Unix tools, and as the issue asks).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand { try await command.run() } else { try command.run() }
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            exit(withError: ExitCode(2))
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "tarn",
         abstract: "Git for data lakes: a lakeFS-compatible versioning server and its client.",
-        subcommands: [Serve.self]
+        subcommands: [Serve.self, Repo.self, Branch.self, Tag.self, Commit.self, Log.self, Diff.self, Merge.self, Show.self, FS.self,
+                      Config.self, Doctor.self]
     )
 }
 
