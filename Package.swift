@@ -103,6 +103,7 @@ let package = Package(
         .executableTarget(name: "tarn-crash-helper", dependencies: ["TarnCore", "TarnMetadata"]),
         .testTarget(name: "TarnCoreTests", dependencies: ["TarnCore"]),
         .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock"]),
+        .testTarget(name: "TarnClientTests", dependencies: ["TarnClient"]),
         .testTarget(name: "TarnS3Tests", dependencies: ["TarnS3", .product(name: "Hummingbird", package: "hummingbird"),
                                                         .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(
