@@ -91,7 +91,7 @@ let package = Package(
         // The REST API's client side: configuration, lakefs:// URIs, calls and transfers (the CLI).
         .target(
             name: "TarnClient",
-            dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Yams", package: "Yams"),
+            dependencies: ["TarnCore", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Yams", package: "Yams"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import NIOCore
+import TarnCore
 
 /// Object bytes between local files and a repository: streamed in 1 MiB chunks (no file is
 /// held in memory), several transfers at once for folders, unchanged files skipped.
@@ -38,9 +39,9 @@ extension APIClient {
     }
 
     /// Streams an object into `file` (written to a temporary name beside it, then renamed:
-    /// a cut download leaves no half file). Returns the bytes written.
+    /// a cut download leaves no half file). Returns the bytes written and their MD5.
     @discardableResult
-    public func download(_ uri: LakeFSURI, to file: String) async throws(ClientError) -> Int64 {
+    public func download(_ uri: LakeFSURI, to file: String) async throws(ClientError) -> (bytes: Int64, md5: String) {
         let dir = (file as NSString).deletingLastPathComponent
         do { if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } } catch {
             throw .local("cannot create \(dir): \(error.localizedDescription)")
@@ -49,7 +50,7 @@ extension APIClient {
         guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
             throw .local("cannot write \(file)")
         }
-        let written: Int64
+        let written: (bytes: Int64, md5: String)
         do throws(ClientError) {
             written = try await download(uri, into: handle)
         } catch {
@@ -67,26 +68,31 @@ extension APIClient {
         return written
     }
 
-    /// Streams an object's bytes into an open file (stdout for `fs cat`).
+    /// Streams an object's bytes into an open file (stdout for `fs cat`); returns how many and
+    /// their MD5 (a checkout's index keeps it, so status never re-reads an unchanged file).
     @discardableResult
-    public func download(_ uri: LakeFSURI, into handle: FileHandle) async throws(ClientError) -> Int64 {
+    public func download(_ uri: LakeFSURI, into handle: FileHandle) async throws(ClientError) -> (bytes: Int64, md5: String) {
         let r = request(.GET, "/repositories/\(Self.segment(uri.repository))/refs/\(Self.segment(try uri.requireRef()))/objects",
                         query: [("path", uri.path ?? "")])
         let response = try await execute(r)
         guard response.status.code < 300 else {
             try Self.check(response.status, try await collect(response))
-            return 0
+            return (0, "")
         }
         var written: Int64 = 0
+        var md5 = Insecure.MD5()
         do {
             for try await buffer in response.body {
-                try buffer.withUnsafeReadableBytes { try handle.write(contentsOf: $0) }
+                try buffer.withUnsafeReadableBytes {
+                    md5.update(bufferPointer: $0)
+                    try handle.write(contentsOf: $0)
+                }
                 written += Int64(buffer.readableBytes)
             }
         } catch {
             throw .transport("downloading \(uri): \(Self.describe(error))")
         }
-        return written
+        return (written, ContentHash.hex(md5.finalize()))
     }
 
     /// The hex MD5 of a local file (what a single-part object's checksum is), read in chunks.
@@ -95,7 +101,7 @@ extension APIClient {
         defer { try? handle.close() }
         var md5 = Insecure.MD5()
         while let data = try? handle.read(upToCount: chunkSize), !data.isEmpty { md5.update(data: data) }
-        return md5.finalize().map { String(format: "%02x", $0) }.joined()
+        return ContentHash.hex(md5.finalize())
     }
 
     /// Runs `work` over `items` with at most `parallelism` in flight; the first error stops

@@ -49,9 +49,13 @@ def make_tree(root):
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
+CHECKOUT_FILES = {".tarn_ref.yaml", ".tarn_index"}
+
+
 def same_tree(a, b):
-    left = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
-    right = sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file())
+    """The same data files with the same bytes (a checkout's own index files aside)."""
+    left = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file() and p.name not in CHECKOUT_FILES)
+    right = sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file() and p.name not in CHECKOUT_FILES)
     assert left == right
     for rel in left:
         assert filecmp.cmp(a / rel, b / rel, shallow=False), rel
@@ -175,3 +179,52 @@ def test_lakectl_configuration_file_is_the_fallback(tarn_url, tmp_path):
                     LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY=ADMIN_SECRET)
     assert isinstance(js(lake_env, "repo", "list"), list)
     assert run(dict(lake_env, TARN_SERVER_ENDPOINT_URL="http://127.0.0.1:9"), "repo", "list", check=False).returncode == 1
+
+
+def test_local_checkout_clone_edit_status_commit_and_clone_again(env, tmp_path):
+    repo = f"cli-{uuid.uuid4().hex[:8]}"
+    js(env, "repo", "create", f"lakefs://{repo}", f"local://{repo}")
+    data = tmp_path / "data"
+    make_tree(data)
+    js(env, "fs", "upload", f"lakefs://{repo}/main/ds/", "--source", str(data), "-r")
+    js(env, "commit", f"lakefs://{repo}/main", "-m", "dataset")
+
+    work = tmp_path / "work"
+    cloned = js(env, "local", "clone", f"lakefs://{repo}/main/ds", str(work))
+    assert cloned["downloaded"] == 5
+    for f in ("a/b/deep.txt", "big.bin", "naïve façade ☃.txt"):
+        assert filecmp.cmp(data / f, work / f, shallow=False)
+    status = js(env, "local", "status", str(work))
+    assert status["local"] == [] and status["remote"] == []
+
+    (work / "a" / "x.csv").write_text("id,v\n1,3\n")        # modified
+    (work / "added.txt").write_text("added\n")             # added
+    (work / "empty.bin").unlink()                           # removed
+    os.utime(work / "a" / "b" / "deep.txt")                 # touched only: not a change
+    status = js(env, "local", "status", str(work))
+    assert {(c["path"], c["type"]) for c in status["local"]} == {
+        ("a/x.csv", "modified"), ("added.txt", "added"), ("empty.bin", "removed")}
+
+    # A remote change under the path is seen without downloading, and blocks the commit.
+    (tmp_path / "remote.txt").write_text("remote\n")
+    js(env, "fs", "upload", f"lakefs://{repo}/main/ds/remote.txt", "--source", str(tmp_path / "remote.txt"))
+    refused = run(env, "local", "commit", str(work), "-m", "edit", check=False)
+    assert refused.returncode == 4 and "uncommitted changes" in refused.stderr
+    js(env, "commit", f"lakefs://{repo}/main", "-m", "remote")
+    assert [c["path"] for c in js(env, "local", "status", str(work))["remote"]] == ["ds/remote.txt"]
+    assert run(env, "local", "commit", str(work), "-m", "edit", check=False).returncode == 4
+    assert run(env, "local", "pull", str(work), check=False).returncode == 4  # local changes would be lost
+    committed = js(env, "local", "commit", str(work), "-m", "edit", "--force")
+    assert committed["uploaded"] == 2 and committed["deleted"] == 1
+    js(env, "local", "pull", str(work))
+    assert (work / "remote.txt").read_text() == "remote\n"
+    assert js(env, "local", "status", str(work))["local"] == []
+
+    again = tmp_path / "again"
+    js(env, "local", "clone", f"lakefs://{repo}/main/ds/", str(again))
+    same_tree(work, again)
+
+    # Checkout of an older commit brings back the original files.
+    first = js(env, "log", f"lakefs://{repo}/main")[-2]["id"]
+    js(env, "local", "checkout", str(again), "--ref", first)
+    same_tree(data, again)

@@ -111,7 +111,7 @@ struct FS: AsyncParsableCommand {
                 var local = destination ?? name
                 var isDir: ObjCBool = false
                 if FileManager.default.fileExists(atPath: local, isDirectory: &isDir), isDir.boolValue { local += "/" + name }
-                let n = try await client.download(src, to: local)
+                let n = try await client.download(src, to: local).bytes
                 out.document(.object(["path": .string(local), "bytes": .number(Double(n))])) { ["Downloaded \(n) bytes to \(local)"] }
                 return
             }
@@ -128,7 +128,7 @@ struct FS: AsyncParsableCommand {
                     tally.add(skipped: 1)
                     return
                 }
-                let n = try await client.download(LakeFSURI(repository: src.repository, ref: src.ref, path: p), to: local)
+                let n = try await client.download(LakeFSURI(repository: src.repository, ref: src.ref, path: p), to: local).bytes
                 tally.add(files: 1, bytes: n)
             }
             let t = tally.value
