@@ -2,9 +2,9 @@
 SWIFT ?= swift
 RELEASE_SCRATCH ?= .build-release
 VENV ?= .venv-integration
-# Every `tarn-bench` subcommand; each starts what it measures (api and s3 start `tarn`, s3
-# also nginx as the reference).
-BENCHMARKS ?= engine api s3
+# Every `tarn-bench` subcommand; each starts what it measures (api, s3 and cli start `tarn`,
+# s3 also nginx as the reference; cli runs the tarn CLI against it).
+BENCHMARKS ?= engine api s3 cli
 
 .PHONY: run test integration deps bench-deps bench bench-quick
 

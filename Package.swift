@@ -98,7 +98,7 @@ let package = Package(
             name: "tarn",
             dependencies: ["TarnServer", "TarnClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "tarn-bench", dependencies: ["TarnCore", "TarnMetadata", .product(name: "Crypto", package: "swift-crypto")]),
+        .executableTarget(name: "tarn-bench", dependencies: ["TarnCore", "TarnMetadata", "TarnClient", .product(name: "Crypto", package: "swift-crypto")]),
         // Child process for the crash test: commits in a loop until it is killed.
         .executableTarget(name: "tarn-crash-helper", dependencies: ["TarnCore", "TarnMetadata"]),
         .testTarget(name: "TarnCoreTests", dependencies: ["TarnCore"]),

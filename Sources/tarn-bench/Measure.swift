@@ -48,6 +48,9 @@ struct Report {
         fflush(nil)
     }
 
+    /// A figure reported earlier (for ratios).
+    func value(_ name: String) -> Double { figures.first { $0.0 == name }?.1 ?? .nan }
+
     func json() -> String {
         "{" + figures.map { "\"\($0.0)\": \(format($0.1))" }.joined(separator: ", ") + "}"
     }
