@@ -30,11 +30,19 @@ def js(env, *args):
     return json.loads(run(env, *args, "--output", "json").stdout)
 
 
-@pytest.fixture
-def env(tarn_url, tmp_path):
+@pytest.fixture(params=["tarn-env", "lakectl-file"])
+def env(request, tarn_url, tmp_path):
+    """Every CLI test runs twice: configured by TARN_* variables, and by ~/.lakectl.yaml alone
+    (what a machine set up for lakectl has)."""
     home = tmp_path / "home"
     home.mkdir()
-    return cli_env(tarn_url, home)
+    if request.param == "tarn-env":
+        return cli_env(tarn_url, home)
+    (home / ".lakectl.yaml").write_text(
+        f"credentials:\n  access_key_id: {ADMIN_KEY_ID}\n  secret_access_key: {ADMIN_SECRET}\nserver:\n  endpoint_url: {tarn_url}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TARN_", "LAKECTL_"))}
+    env["HOME"] = str(home)
+    return env
 
 
 def make_tree(root):
@@ -228,3 +236,30 @@ def test_local_checkout_clone_edit_status_commit_and_clone_again(env, tmp_path):
     first = js(env, "log", f"lakefs://{repo}/main")[-2]["id"]
     js(env, "local", "checkout", str(again), "--ref", first)
     same_tree(data, again)
+
+
+def test_cherry_pick_merge_base_annotate_and_users(env, tmp_path):
+    repo = f"cli-{uuid.uuid4().hex[:8]}"
+    js(env, "repo", "create", f"lakefs://{repo}", f"local://{repo}")
+    f = tmp_path / "f.txt"
+    f.write_text("one")
+    js(env, "fs", "upload", f"lakefs://{repo}/main/a.txt", "--source", str(f))
+    base = js(env, "commit", f"lakefs://{repo}/main", "-m", "a")
+    js(env, "branch", "create", f"lakefs://{repo}/dev", "-s", f"lakefs://{repo}/main")
+    js(env, "fs", "upload", f"lakefs://{repo}/dev/b.txt", "--source", str(f))
+    picked = js(env, "commit", f"lakefs://{repo}/dev", "-m", "b")
+    assert js(env, "find-merge-base", f"lakefs://{repo}/dev", f"lakefs://{repo}/main")["base_commit_id"] == base["id"]
+    js(env, "cherry-pick", f"lakefs://{repo}/{picked['id']}", f"lakefs://{repo}/main")
+    assert js(env, "fs", "stat", f"lakefs://{repo}/main/b.txt")["size_bytes"] == 3
+    rows = {r["path"]: r["commit"]["message"] for r in js(env, "annotate", f"lakefs://{repo}/main/")}
+    assert rows["a.txt"] == "a" and rows["b.txt"] != "a"
+
+    user = f"u{uuid.uuid4().hex[:6]}"
+    js(env, "auth", "users", "create", "--id", user)
+    assert user in [u["id"] for u in js(env, "auth", "users", "list")]
+    key = js(env, "auth", "users", "credentials", "create", "--id", user)
+    assert key["secret_access_key"]
+    assert [k["access_key_id"] for k in js(env, "auth", "users", "credentials", "list", "--id", user)] == [key["access_key_id"]]
+    js(env, "auth", "users", "credentials", "delete", "--id", user, "--access-key-id", key["access_key_id"])
+    js(env, "auth", "users", "delete", "--id", user)
+    assert run(env, "auth", "users", "delete", "--id", user, check=False).returncode == 5
