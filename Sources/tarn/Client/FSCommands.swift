@@ -77,6 +77,8 @@ struct FS: AsyncParsableCommand {
             let prefix = Self.folder(dest.path)
             let remote = try await existing(client, LakeFSURI(repository: dest.repository, ref: dest.ref, path: prefix))
             let tally = Tally()
+            let progress = Progress(total: files.count, tally: tally, verb: "Uploaded", enabled: !out.json)
+            defer { progress.finish() }
             try await APIClient.forEach(files, parallelism: parallelism) { relative throws(ClientError) in
                 let local = source + "/" + relative
                 let target = LakeFSURI(repository: dest.repository, ref: dest.ref, path: prefix + relative)
@@ -119,6 +121,8 @@ struct FS: AsyncParsableCommand {
             let root = destination ?? "."
             let objects = try await client.listObjects(LakeFSURI(repository: src.repository, ref: src.ref, path: prefix))
             let tally = Tally()
+            let progress = Progress(total: objects.count, tally: tally, verb: "Downloaded", enabled: !out.json)
+            defer { progress.finish() }
             try await APIClient.forEach(objects, parallelism: parallelism) { o throws(ClientError) in
                 let p = o["path"].text
                 let relative = String(p.dropFirst(prefix.count))
@@ -203,4 +207,40 @@ func existing(_ client: APIClient, _ prefix: LakeFSURI) async throws(ClientError
         throw error
     }
     return out
+}
+
+/// A one-line progress display on stderr for folder transfers: files, bytes and rate, redrawn
+/// five times a second, only when stderr is a terminal and the output is for people (a pipe
+/// or `--output json` gets nothing).
+final class Progress: @unchecked Sendable {
+    private let total: Int
+    private let tally: Tally
+    private let verb: String
+    private var ticker: Task<Void, Never>?
+    private let start = Date()
+
+    init(total: Int, tally: Tally, verb: String, enabled: Bool) {
+        (self.total, self.tally, self.verb) = (total, tally, verb)
+        guard enabled, isatty(2) != 0 else { return }
+        ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                self?.draw(final: false)
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    private func draw(final: Bool) {
+        let t = tally.value
+        let seconds = max(Date().timeIntervalSince(start), 0.001)
+        let mb = Double(t.bytes) / 1e6
+        let line = String(format: "\r%@ %d/%d files (%d unchanged), %.1f MB, %.1f MB/s", verb, t.files + t.skipped, total, t.skipped, mb, mb / seconds)
+        FileHandle.standardError.write(Data((line + (final ? "\n" : "")).utf8))
+    }
+
+    func finish() {
+        guard let ticker else { return }
+        ticker.cancel()
+        draw(final: true)
+    }
 }
