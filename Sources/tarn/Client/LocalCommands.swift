@@ -208,7 +208,8 @@ func sync(_ client: APIClient, _ index: inout LocalIndex, _ dir: String, to comm
         }
     }
     // Files changed locally (pull --force) come back as they are at the commit.
-    for rel in refresh where !fetch.contains(prefix + rel) && !remove.contains(prefix + rel) {
+    let listed = Set(fetch + remove)
+    for rel in refresh where !listed.contains(prefix + rel) {
         if (try? await client.stat(LakeFSURI(repository: repo, ref: commit, path: prefix + rel))) != nil { fetch.append(prefix + rel) } else { remove.append(prefix + rel) }
     }
     let done = Uploaded()
