@@ -54,7 +54,7 @@ let package = Package(
         // Object bytes: BlockStore protocol and the local file store (MD5 from swift-crypto).
         .target(
             name: "TarnBlock",
-            dependencies: ["CLinuxShims", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["TarnCore", "CLinuxShims", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOCore", package: "swift-nio")]
         ),
         // Users, access keys (secrets sealed with AES-GCM), request authentication.

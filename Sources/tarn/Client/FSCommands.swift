@@ -76,22 +76,12 @@ struct FS: AsyncParsableCommand {
             let files = try localFiles(source)
             let prefix = Self.folder(dest.path)
             let remote = try await existing(client, LakeFSURI(repository: dest.repository, ref: dest.ref, path: prefix))
-            let tally = Tally()
-            let progress = Progress(total: files.count, tally: tally, verb: "Uploaded", enabled: !out.json)
-            defer { progress.finish() }
-            try await APIClient.forEach(files, parallelism: parallelism) { relative throws(ClientError) in
+            let source = self.source
+            try await transferFolder(files, verb: "Uploaded", parallelism: parallelism, out) { relative throws(ClientError) in
                 let local = source + "/" + relative
-                let target = LakeFSURI(repository: dest.repository, ref: dest.ref, path: prefix + relative)
-                if let (size, checksum) = remote[prefix + relative], size == fileSize(local), checksum == APIClient.md5(file: local) {
-                    tally.add(skipped: 1)
-                    return
-                }
-                let s = try await client.upload(file: local, to: target)
-                tally.add(files: 1, bytes: s["size_bytes"].int ?? 0)
-            }
-            let t = tally.value
-            out.document(.object(["uploaded": .number(Double(t.files)), "skipped": .number(Double(t.skipped)), "bytes": .number(Double(t.bytes))])) {
-                ["Uploaded \(t.files) files (\(t.bytes) bytes), skipped \(t.skipped) unchanged."]
+                if let (size, checksum) = remote[prefix + relative], size == fileSize(local), checksum == APIClient.md5(file: local) { return nil }
+                let s = try await client.upload(file: local, to: LakeFSURI(repository: dest.repository, ref: dest.ref, path: prefix + relative))
+                return s["size_bytes"].int ?? 0
             }
         }
     }
@@ -120,24 +110,13 @@ struct FS: AsyncParsableCommand {
             let prefix = Upload.folder(src.path)
             let root = destination ?? "."
             let objects = try await client.listObjects(LakeFSURI(repository: src.repository, ref: src.ref, path: prefix))
-            let tally = Tally()
-            let progress = Progress(total: objects.count, tally: tally, verb: "Downloaded", enabled: !out.json)
-            defer { progress.finish() }
-            try await APIClient.forEach(objects, parallelism: parallelism) { o throws(ClientError) in
+            try await transferFolder(objects, verb: "Downloaded", parallelism: parallelism, out) { o throws(ClientError) in
                 let p = o["path"].text
                 let relative = String(p.dropFirst(prefix.count))
-                guard !relative.isEmpty, !relative.split(separator: "/").contains("..") else { return }
+                guard !relative.isEmpty, !relative.split(separator: "/").contains("..") else { return nil }
                 let local = root + "/" + relative
-                if fileSize(local) == o["size_bytes"].int, APIClient.md5(file: local) == o["checksum"].text {
-                    tally.add(skipped: 1)
-                    return
-                }
-                let n = try await client.download(LakeFSURI(repository: src.repository, ref: src.ref, path: p), to: local).bytes
-                tally.add(files: 1, bytes: n)
-            }
-            let t = tally.value
-            out.document(.object(["downloaded": .number(Double(t.files)), "skipped": .number(Double(t.skipped)), "bytes": .number(Double(t.bytes))])) {
-                ["Downloaded \(t.files) files (\(t.bytes) bytes), skipped \(t.skipped) unchanged."]
+                if fileSize(local) == o["size_bytes"].int, APIClient.md5(file: local) == o["checksum"].text { return nil }
+                return try await client.download(LakeFSURI(repository: src.repository, ref: src.ref, path: p), to: local).bytes
             }
         }
     }
@@ -163,6 +142,22 @@ struct FS: AsyncParsableCommand {
             }
             out.document(.object(["deleted": .number(Double(paths.count))])) { ["Deleted \(paths.count) objects under \(u)"] }
         }
+    }
+}
+
+/// Runs a folder transfer: `work` moves one item and returns its bytes, or nil when it was
+/// unchanged and skipped; counts, progress line and the summary are kept here for both ways.
+func transferFolder<T: Sendable>(_ items: [T], verb: String, parallelism: Int, _ out: Output,
+                                 _ work: @escaping @Sendable (T) async throws(ClientError) -> Int64?) async throws(ClientError) {
+    let tally = Tally()
+    let progress = Progress(total: items.count, tally: tally, verb: verb, enabled: !out.json)
+    defer { progress.finish() }
+    try await APIClient.forEach(items, parallelism: parallelism) { item throws(ClientError) in
+        if let bytes = try await work(item) { tally.add(files: 1, bytes: bytes) } else { tally.add(skipped: 1) }
+    }
+    let t = tally.value
+    out.document(.object([verb.lowercased(): .number(Double(t.files)), "skipped": .number(Double(t.skipped)), "bytes": .number(Double(t.bytes))])) {
+        ["\(verb) \(t.files) files (\(t.bytes) bytes), skipped \(t.skipped) unchanged."]
     }
 }
 
