@@ -10,7 +10,7 @@ BENCHMARKS ?= engine api s3 cli
 
 # System libraries the package links; installed only when missing (Debian).
 deps:
-	@dpkg -s libsqlite3-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libsqlite3-dev pkg-config; }
+	@dpkg -s libsqlite3-dev libcurl4-openssl-dev pkg-config >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libsqlite3-dev libcurl4-openssl-dev pkg-config; }
 
 # Builds Tarn and starts it on its embedded default: SQLite + local storage under ./tarn-data.
 run: deps

@@ -44,6 +44,9 @@ public struct APIError: HTTPResponseError {
             case .invalidRange: return APIError(.rangeNotSatisfiable, e.description)
             case .incompleteBody: return APIError(.badRequest, e.description)
             case .io: return APIError(.internalServerError, e.description)
+            case .unavailable: return APIError(.serviceUnavailable, e.description)
+            case .backend: return APIError(.badGateway, e.description)
+            case .namespaceRefused: return APIError(.badRequest, e.description)
             }
         case let e as AuthError:
             switch e {

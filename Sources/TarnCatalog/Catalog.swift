@@ -9,41 +9,61 @@ import TarnMetadata
 public final class Catalog: Sendable {
     public let engine: VersioningEngine
     public let metadata: SQLiteStore
-    let blocks: LocalBlockStore
+    public let blocks: BlockStores
 
     /// Everything under one data directory: `tarn.sqlite` (+ `-trees`) and `objects/`, the root
     /// of the `local://` namespaces.
     public convenience init(dataDirectory: URL) throws {
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: dataDirectory.appendingPathComponent("tarn.sqlite").path)
-        try self.init(metadata: store, blocks: LocalBlockStore(root: dataDirectory.appendingPathComponent("objects")))
+        try self.init(metadata: store, blocks: BlockStores(local: LocalBlockStore(root: dataDirectory.appendingPathComponent("objects"))))
     }
 
-    public init(metadata: SQLiteStore, blocks: LocalBlockStore) {
+    public init(metadata: SQLiteStore, blocks: BlockStores) {
         self.metadata = metadata
         self.engine = VersioningEngine(store: metadata)
         self.blocks = blocks
     }
 
-    /// Creates a repository once the block store has accepted its storage namespace.
-    public func createRepository(name: String, storageNamespace: String, defaultBranch: String) throws -> Repository {
+    /// Creates a repository once the block store has accepted its storage namespace: well
+    /// formed, not inside (or around) another repository's, reachable and writable.
+    public func createRepository(name: String, storageNamespace: String, defaultBranch: String) async throws -> Repository {
         try blocks.validate(namespace: storageNamespace)
+        var after = ""
+        while true {
+            let page = try engine.listRepositories(after: after, amount: 1000)
+            if let other = page.items.first(where: { Self.overlap($0.storageNamespace, storageNamespace) && $0.name != name }) {
+                throw BlockStoreError.namespaceRefused("\(storageNamespace) overlaps the storage namespace of repository \(other.name) (\(other.storageNamespace))")
+            }
+            guard page.hasMore, let last = page.items.last else { break }
+            after = last.name
+        }
+        if (try? engine.repository(name)) == nil {
+            try await blocks.claim(namespace: storageNamespace, repository: name)
+        }
         return try engine.createRepository(name: name, storageNamespace: storageNamespace, defaultBranch: defaultBranch)
+    }
+
+    /// Whether one namespace is the other or contains it (compared by path segments).
+    static func overlap(_ a: String, _ b: String) -> Bool {
+        func trimmed(_ s: String) -> String { var s = s; while s.hasSuffix("/") { s.removeLast() }; return s + "/" }
+        let x = trimmed(a), y = trimmed(b)
+        return x.hasPrefix(y) || y.hasPrefix(x)
     }
 
     /// Streams `body` into the repository's storage namespace and stages the object on the
     /// branch. Nothing is staged unless every byte was stored; if staging fails, the bytes are
     /// deleted again. Returns the staged entry with the repository it was looked up in, so the
     /// caller can report the full physical address without a second lookup.
-    public func upload<Body: AsyncSequence>(repository: String, branch: String, path: String, body: Body,
+    public func upload<Body: AsyncSequence>(repository: String, branch: String, path: String, body: Body, size: Int64? = nil,
                                             contentType: String?, metadata: [String: String]) async throws -> (entry: Entry, repository: Repository)
         where Body.Element: Collection, Body.Element.Element == UInt8 {
-        try await upload(repository: repository, branch: branch, path: path, body: body, contentType: contentType) { metadata }
+        try await upload(repository: repository, branch: branch, path: path, body: body, size: size, contentType: contentType) { metadata }
     }
 
     /// An upload whose metadata is known only once the body was stored (a checksum computed as
     /// the bytes streamed): `metadata` is called then.
-    public func upload<Body: AsyncSequence>(repository: String, branch: String, path: String, body: Body, contentType: String?,
+    public func upload<Body: AsyncSequence>(repository: String, branch: String, path: String, body: Body, size: Int64? = nil, contentType: String?,
                                             metadata: () -> [String: String]) async throws -> (entry: Entry, repository: Repository)
         where Body.Element: Collection, Body.Element.Element == UInt8 {
         guard !path.isEmpty else { throw EngineError.invalidArgument("empty path") }
@@ -51,14 +71,14 @@ public final class Catalog: Sendable {
         defer { CatalogMetrics.activeUploads.decrement() }
         let repo = try engine.repository(repository)
         _ = try engine.branch(repository: repository, name: branch)
-        let stored = try await blocks.put(namespace: repo.storageNamespace, body: body)
+        let stored = try await blocks.put(namespace: repo.storageNamespace, body: body, size: size)
         let entry = Entry(path: path, physicalAddress: stored.physicalAddress, size: stored.size, checksum: stored.md5,
                           contentType: contentType ?? "application/octet-stream", metadata: metadata(),
                           mtime: Self.uploadTime())
         do {
             try engine.putObject(repository: repository, branch: branch, entry: entry)
         } catch {
-            try? blocks.delete(namespace: repo.storageNamespace, address: stored.physicalAddress)
+            try? await blocks.delete(namespace: repo.storageNamespace, address: stored.physicalAddress)
             throw error
         }
         CatalogMetrics.objectsStaged.increment()
@@ -104,13 +124,14 @@ public final class Catalog: Sendable {
         if let metadata { entry.metadata = metadata }
         if let contentType { entry.contentType = contentType }
         if sourceRepo.storageNamespace != destRepo.storageNamespace {
-            let reader = try blocks.get(namespace: sourceRepo.storageNamespace, address: sourceEntry.physicalAddress, range: nil)
-            let stored = try await blocks.put(namespace: destRepo.storageNamespace, body: reader)
+            let reader = try await blocks.get(namespace: sourceRepo.storageNamespace, address: sourceEntry.physicalAddress, range: nil,
+                                              knownSize: sourceEntry.size)
+            let stored = try await blocks.put(namespace: destRepo.storageNamespace, body: reader, size: sourceEntry.size)
             entry.physicalAddress = stored.physicalAddress
             do {
                 try engine.putObject(repository: destination.repository, branch: destination.branch, entry: entry)
             } catch {
-                try? blocks.delete(namespace: destRepo.storageNamespace, address: stored.physicalAddress)
+                try? await blocks.delete(namespace: destRepo.storageNamespace, address: stored.physicalAddress)
                 throw error
             }
             return entry
@@ -125,13 +146,14 @@ public final class Catalog: Sendable {
     static func uploadTime() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.up)) }
 
     /// A reader over the bytes of an entry the caller has already looked up (or a range of them).
-    public func open(_ entry: Entry, in repository: String, range: ClosedRange<Int64>?) throws -> ObjectReader {
+    public func open(_ entry: Entry, in repository: String, range: ClosedRange<Int64>?) async throws -> ObjectReader {
         let repo = try engine.repository(repository)
-        return try blocks.get(namespace: repo.storageNamespace, address: entry.physicalAddress, range: range)
+        return try await blocks.get(namespace: repo.storageNamespace, address: entry.physicalAddress, range: range, knownSize: entry.size)
     }
 
     /// The full URI of an entry's bytes, as lakeFS reports `physical_address`.
     public func physicalURI(repository: Repository, entry: Entry) -> String {
+        if entry.physicalAddress.contains("://") { return entry.physicalAddress }
         var ns = repository.storageNamespace
         while ns.hasSuffix("/") { ns.removeLast() }
         return ns + "/" + entry.physicalAddress

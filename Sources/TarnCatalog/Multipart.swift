@@ -40,21 +40,21 @@ extension Catalog {
 
     /// Stores one part (replacing an earlier one with the same number). `checksum` is called
     /// once the bytes are stored: the part's checksum computed as they streamed, if any.
-    public func uploadPart<Body: AsyncSequence>(uploadID: String, number: Int, body: Body,
+    public func uploadPart<Body: AsyncSequence>(uploadID: String, number: Int, body: Body, size: Int64? = nil,
                                                 checksum: () -> String? = { nil }) async throws -> SQLiteStore.MultipartPart
         where Body.Element: Collection, Body.Element.Element == UInt8 {
         let upload = try multipartUpload(uploadID)
         guard upload.completedETag == nil else { throw MultipartError.noSuchUpload(uploadID) }
         let repo = try engine.repository(upload.repository)
-        let stored = try await blocks.put(namespace: repo.storageNamespace, body: body)
+        let stored = try await blocks.put(namespace: repo.storageNamespace, body: body, size: size)
         let part = SQLiteStore.MultipartPart(number: number, physicalAddress: stored.physicalAddress, size: stored.size, md5: stored.md5,
                                              createdAt: Int64(Date().timeIntervalSince1970), checksum: checksum())
         do {
             if let replaced = try metadata.putMultipartPart(uploadID: uploadID, part) {
-                try? blocks.delete(namespace: repo.storageNamespace, address: replaced.physicalAddress)
+                try? await blocks.delete(namespace: repo.storageNamespace, address: replaced.physicalAddress)
             }
         } catch {
-            try? blocks.delete(namespace: repo.storageNamespace, address: stored.physicalAddress)
+            try? await blocks.delete(namespace: repo.storageNamespace, address: stored.physicalAddress)
             if case EngineError.objectNotFound = error { throw MultipartError.noSuchUpload(uploadID) }
             throw error
         }
@@ -96,13 +96,13 @@ extension Catalog {
         do {
             try engine.putObject(repository: upload.repository, branch: upload.branch, entry: entry)
         } catch {
-            try? blocks.delete(namespace: repo.storageNamespace, address: composed.physicalAddress)
+            try? await blocks.delete(namespace: repo.storageNamespace, address: composed.physicalAddress)
             throw error
         }
         CatalogMetrics.objectsStaged.increment()
         CatalogMetrics.bytesStaged.increment(by: Int(composed.size))
         if let parts = try? metadata.removeMultipartUpload(uploadID, completedETag: etag, completedChecksum: added.checksum) {
-            for part in parts { try? blocks.delete(namespace: repo.storageNamespace, address: part.physicalAddress) }
+            for part in parts { try? await blocks.delete(namespace: repo.storageNamespace, address: part.physicalAddress) }
         }
         return (etag, added.checksum)
     }
@@ -116,11 +116,11 @@ extension Catalog {
         try metadata.listMultipartUploads(repository: repository, afterPath: afterKey, afterID: afterID, limit: limit)
     }
 
-    public func abortMultipartUpload(uploadID: String) throws {
+    public func abortMultipartUpload(uploadID: String) async throws {
         let upload = try multipartUpload(uploadID)
         guard upload.completedETag == nil else { throw MultipartError.noSuchUpload(uploadID) }
         let repo = try engine.repository(upload.repository)
         guard let parts = try metadata.removeMultipartUpload(uploadID) else { throw MultipartError.noSuchUpload(uploadID) }
-        for part in parts { try? blocks.delete(namespace: repo.storageNamespace, address: part.physicalAddress) }
+        for part in parts { try? await blocks.delete(namespace: repo.storageNamespace, address: part.physicalAddress) }
     }
 }

@@ -85,6 +85,9 @@ public struct S3Error: Error, Sendable {
             case .invalidRange: return S3Error("InvalidRange", .rangeNotSatisfiable, e.description)
             case .incompleteBody: return S3Error("IncompleteBody", .badRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header")
             case .io: return S3Error("InternalError", .internalServerError, e.description)
+            case .unavailable: return S3Error("ServiceUnavailable", .serviceUnavailable, e.description)
+            case .backend: return S3Error("BadGateway", .badGateway, e.description)
+            case .namespaceRefused: return .invalidArgument(e.description)
             }
         default:
             return S3Error("InternalError", .internalServerError, String(describing: error))

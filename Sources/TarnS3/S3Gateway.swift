@@ -111,7 +111,7 @@ public struct S3Gateway: Sendable {
                 if r.has("delete") { return try await deleteObjects(r, bucket, principal) }
                 throw S3Error.notImplemented("POST on a bucket")
             case .put:
-                if r.query.isEmpty || r.has("x-id") { return try createBucket(bucket) }
+                if r.query.isEmpty || r.has("x-id") { return try await createBucket(bucket) }
                 throw S3Error.notImplemented("this bucket configuration")
             case .delete:
                 if r.query.isEmpty || r.has("x-id") { return try deleteBucket(bucket) }
@@ -132,7 +132,7 @@ public struct S3Gateway: Sendable {
             switch method {
             case .put: return try await uploadPart(r, bucket, principal)
             case .post: return try await completeMultipartUpload(r, bucket)
-            case .delete: return try abortMultipartUpload(r, bucket)
+            case .delete: return try await abortMultipartUpload(r, bucket)
             case .get: return try listParts(r, bucket)
             default: throw S3Error("MethodNotAllowed", .methodNotAllowed, "\(method) is not allowed on an upload")
             }
@@ -143,8 +143,8 @@ public struct S3Gateway: Sendable {
         }
         if method == .get && r.has("attributes") { return try getObjectAttributes(r, bucket) }
         switch method {
-        case .get: return try getObject(r, bucket, head: false)
-        case .head: return try getObject(r, bucket, head: true)
+        case .get: return try await getObject(r, bucket, head: false)
+        case .head: return try await getObject(r, bucket, head: true)
         case .put:
             if r.headers["x-amz-copy-source"] != nil { return try await copyObject(r, bucket) }
             return try await putObject(r, bucket, principal)

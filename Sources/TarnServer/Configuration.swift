@@ -1,5 +1,6 @@
 import Foundation
 import TarnAuth
+import TarnBlock
 import Yams
 
 /// How a Tarn server is set up, resolved from three layers: an optional YAML file, `TARN_*`
@@ -26,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var s3BucketNamespaceRoot: String?
     /// `TARN_ADMIN_ACCESS_KEY_ID` / `TARN_ADMIN_SECRET_ACCESS_KEY`: fixed quickstart admin keys.
     public var adminKey: AccessKey?
+    /// The S3 service behind `s3://` namespaces; nil when nothing configures one.
+    public var s3Backend: S3Settings?
 
     public init(host: String = "0.0.0.0", port: Int = 8000, dataDirectory: URL, databasePath: String? = nil,
                 objectStoreRoot: URL? = nil, logLevel: String = "info", s3Domain: String? = "s3.localhost",
@@ -53,6 +56,15 @@ public struct ServerConfiguration: Sendable {
         ("s3.region", "the region S3 clients sign for (default us-east-1)"),
         ("s3.create_bucket", "1/true: CreateBucket and DeleteBucket over S3 make and delete repositories (default off)"),
         ("s3.bucket_namespace_root", "storage namespace root of repositories made over S3 (default local://s3-buckets/)"),
+        ("blockstore.s3.endpoint", "S3 service for s3:// namespaces, http(s)://HOST[:PORT] (default AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)"),
+        ("blockstore.s3.region", "region requests to it are signed for (default AWS_REGION, else us-east-1)"),
+        ("blockstore.s3.force_path_style", "1/true: bucket in the path, not the host name (always so for IP and localhost endpoints)"),
+        ("blockstore.s3.credentials.access_key_id", "its access key (default AWS_ACCESS_KEY_ID, else ~/.aws/credentials)"),
+        ("blockstore.s3.credentials.secret_access_key", "its secret key (default AWS_SECRET_ACCESS_KEY, else ~/.aws/credentials)"),
+        ("blockstore.s3.upload_part_size", "part size of the multipart uploads large objects become, bytes, >= 5 MiB (default 64 MiB)"),
+        ("blockstore.s3.max_retries", "retries after connection errors, 500, 503 and SlowDown (default 5)"),
+        ("blockstore.s3.connect_timeout", "seconds to wait for a connection (default 10)"),
+        ("blockstore.s3.stall_timeout", "seconds a transfer may move no byte before it is abandoned (default 60)"),
     ]
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -122,7 +134,64 @@ public struct ServerConfiguration: Sendable {
             logLevel: level, s3Domain: values["s3.domain"].map { $0.isEmpty ? nil : $0 } ?? "s3.localhost",
             s3Region: values["s3.region"] ?? "us-east-1", adminKey: adminKey)
         config.s3BucketNamespaceRoot = bucketRoot
+        config.s3Backend = try s3Settings(values, environment: environment)
         return config
+    }
+
+    /// The S3 backend from `blockstore.s3.*`, falling back to the standard AWS variables and
+    /// `~/.aws/credentials` (profile `AWS_PROFILE`, else `default`); nil when none of them
+    /// names an endpoint or credentials.
+    static func s3Settings(_ values: [String: String], environment env: [String: String]) throws -> S3Settings? {
+        func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
+        let endpoint = nonEmpty(values["blockstore.s3.endpoint"]) ?? nonEmpty(env["AWS_ENDPOINT_URL_S3"]) ?? nonEmpty(env["AWS_ENDPOINT_URL"])
+        var keyID = nonEmpty(values["blockstore.s3.credentials.access_key_id"])
+        var secret = nonEmpty(values["blockstore.s3.credentials.secret_access_key"])
+        if keyID == nil || secret == nil {
+            keyID = nonEmpty(env["AWS_ACCESS_KEY_ID"])
+            secret = nonEmpty(env["AWS_SECRET_ACCESS_KEY"])
+        }
+        if keyID == nil || secret == nil, let profile = awsProfile(env) {
+            keyID = profile["aws_access_key_id"]
+            secret = profile["aws_secret_access_key"]
+        }
+        guard endpoint != nil || keyID != nil else { return nil }
+        var settings = S3Settings(endpoint: endpoint, region: nonEmpty(values["blockstore.s3.region"]) ?? nonEmpty(env["AWS_REGION"])
+                                      ?? nonEmpty(env["AWS_DEFAULT_REGION"]) ?? "us-east-1",
+                                  accessKeyID: keyID ?? "", secretAccessKey: secret ?? "")
+        if let e = endpoint, !(e.hasPrefix("http://") || e.hasPrefix("https://")) {
+            throw Problem.invalidValue(key: "blockstore.s3.endpoint", value: e, expected: "http://HOST[:PORT] or https://HOST[:PORT]")
+        }
+        if let v = values["blockstore.s3.force_path_style"] { settings.forcePathStyle = ["1", "true", "yes", "on"].contains(v.lowercased()) }
+        func number(_ key: String, _ range: ClosedRange<Double>) throws -> Double? {
+            guard let v = values[key] else { return nil }
+            guard let n = Double(v), range.contains(n) else {
+                throw Problem.invalidValue(key: key, value: v, expected: "a number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return n
+        }
+        if let n = try number("blockstore.s3.upload_part_size", 5_242_880...5_368_709_120) { settings.partSize = Int64(n) }
+        if let n = try number("blockstore.s3.max_retries", 0...100) { settings.maxRetries = Int(n) }
+        if let n = try number("blockstore.s3.connect_timeout", 0.1...3600) { settings.connectTimeout = n }
+        if let n = try number("blockstore.s3.stall_timeout", 1...3600) { settings.stallTimeout = n }
+        return settings
+    }
+
+    /// The keys of one profile of `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`).
+    static func awsProfile(_ env: [String: String]) -> [String: String]? {
+        let path = env["AWS_SHARED_CREDENTIALS_FILE"] ?? (env["HOME"].map { $0 + "/.aws/credentials" } ?? "")
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let wanted = env["AWS_PROFILE"] ?? "default"
+        var current: String?
+        var keys: [String: String] = [:]
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") && line.hasSuffix("]") {
+                current = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+            } else if current == wanted, let eq = line.firstIndex(of: "="), !line.hasPrefix("#") {
+                keys[line[..<eq].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return keys["aws_access_key_id"] == nil ? nil : keys
     }
 
     /// A YAML file's settings as dotted keys; any key we do not know is an error, so a typo

@@ -38,15 +38,19 @@ public func buildRouter(catalog: Catalog, authenticator: Authenticator?,
     return router
 }
 
-/// The catalog a configuration names: its SQLite database and its local object root (both
-/// created if missing).
+/// The catalog a configuration names: its SQLite database, its local object root (both
+/// created if missing) and, when configured, its S3 backend.
 public func openCatalog(_ configuration: ServerConfiguration) throws -> Catalog {
     let fm = FileManager.default
     try fm.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
     let database = URL(fileURLWithPath: configuration.databasePath)
     try fm.createDirectory(at: database.deletingLastPathComponent(), withIntermediateDirectories: true)
     let store = try SQLiteStore(path: database.path)
-    return Catalog(metadata: store, blocks: try LocalBlockStore(root: configuration.objectStoreRoot))
+    let s3 = configuration.s3Backend.map {
+        S3BlockStore(settings: $0, spoolDirectory: configuration.dataDirectory.appendingPathComponent(".spool").path)
+    }
+    if s3 != nil { try fm.createDirectory(at: configuration.dataDirectory.appendingPathComponent(".spool"), withIntermediateDirectories: true) }
+    return Catalog(metadata: store, blocks: BlockStores(local: try LocalBlockStore(root: configuration.objectStoreRoot), s3: s3))
 }
 
 /// The authenticator of a data directory: its server key in `server.key` (created on first

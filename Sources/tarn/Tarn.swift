@@ -59,6 +59,24 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("s3-create-bucket"), help: "Let S3 CreateBucket/DeleteBucket make and delete repositories.")
     var s3CreateBucket = false
 
+    @Option(name: .customLong("blockstore-s3-endpoint"), help: "S3 service for s3:// namespaces, http(s)://HOST[:PORT].")
+    var s3Endpoint: String?
+
+    @Option(name: .customLong("blockstore-s3-region"), help: "Region of the S3 service (default AWS_REGION, else us-east-1).")
+    var s3Region: String?
+
+    @Flag(name: .customLong("blockstore-s3-force-path-style"), help: "Address the S3 service's buckets in the path.")
+    var s3ForcePathStyle = false
+
+    @Option(name: .customLong("blockstore-s3-access-key-id"), help: "Access key of the S3 service (default AWS_ACCESS_KEY_ID).")
+    var s3AccessKeyID: String?
+
+    @Option(name: .customLong("blockstore-s3-secret-access-key"), help: "Secret key of the S3 service (default AWS_SECRET_ACCESS_KEY).")
+    var s3SecretAccessKey: String?
+
+    @Option(name: .customLong("blockstore-s3-upload-part-size"), help: "Part size of large uploads to the S3 service, bytes (default 64 MiB).")
+    var s3PartSize: String?
+
     @Flag(help: "Keep everything under the data directory and print the endpoint, the admin keys and export lines.")
     var quickstart = false
 
@@ -70,6 +88,12 @@ struct Serve: AsyncParsableCommand {
         flags["blockstore.local.path"] = objectStoreRoot
         flags["logging.level"] = logLevel
         if s3CreateBucket { flags["s3.create_bucket"] = "true" }
+        flags["blockstore.s3.endpoint"] = s3Endpoint
+        flags["blockstore.s3.region"] = s3Region
+        if s3ForcePathStyle { flags["blockstore.s3.force_path_style"] = "true" }
+        flags["blockstore.s3.credentials.access_key_id"] = s3AccessKeyID
+        flags["blockstore.s3.credentials.secret_access_key"] = s3SecretAccessKey
+        flags["blockstore.s3.upload_part_size"] = s3PartSize
         let config: ServerConfiguration
         do {
             config = try ServerConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment, configFile: self.config)

@@ -87,11 +87,11 @@ final class LocalRoot {
     }
 
     @Test(arguments: ["../../etc/passwd", "/etc/passwd", "data/../../x", "data/./x", "a\u{0}b"])
-    func addressesThatLeaveTheNamespaceAreRefused(address: String) throws {
+    func addressesThatLeaveTheNamespaceAreRefused(address: String) async throws {
         let (s, root) = try suite()
         defer { withExtendedLifetime(root) {} }
-        #expect(throws: BlockStoreError.invalidPath(address)) { try s.store.get(namespace: s.namespace, address: address, range: nil) }
-        #expect(throws: BlockStoreError.invalidPath(address)) { try s.store.delete(namespace: s.namespace, address: address) }
+        await #expect(throws: BlockStoreError.invalidPath(address)) { try await s.store.get(namespace: s.namespace, address: address, range: nil) }
+        await #expect(throws: BlockStoreError.invalidPath(address)) { try await s.store.delete(namespace: s.namespace, address: address) }
     }
 
     @Test func symlinkOutOfTheRootIsRefused() async throws {
@@ -107,7 +107,7 @@ final class LocalRoot {
         try Data("secret".utf8).write(to: secret)
         try FileManager.default.createDirectory(at: root.url.appendingPathComponent("bucket/repo/data"), withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(at: root.url.appendingPathComponent("bucket/repo/data/link"), withDestinationURL: secret)
-        #expect(throws: BlockStoreError.invalidPath("data/link")) { try s.store.get(namespace: s.namespace, address: "data/link", range: nil) }
+        await #expect(throws: BlockStoreError.invalidPath("data/link")) { try await s.store.get(namespace: s.namespace, address: "data/link", range: nil) }
     }
 
     @Test func largeObjectStreamsInBoundedChunks() async throws {
@@ -118,7 +118,7 @@ final class LocalRoot {
         #expect(stored.size == 8 << 20)
         var largest = 0
         var total = 0
-        for try await chunk in try s.store.get(namespace: s.namespace, address: stored.physicalAddress, range: nil) {
+        for try await chunk in try await s.store.get(namespace: s.namespace, address: stored.physicalAddress, range: nil) {
             largest = max(largest, chunk.count)
             total += chunk.count
         }

@@ -23,10 +23,10 @@ ADMIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 class TarnProcess:
     """One `tarn serve --quickstart` on a free loopback port over `data_dir`."""
 
-    def __init__(self, data_dir, extra_args=()):
+    def __init__(self, data_dir, extra_args=(), env=None):
         binary = os.environ.get("TARN_BIN")
         assert binary and os.access(binary, os.X_OK), f"TARN_BIN must name the tarn binary, got {binary!r}"
-        env = dict(os.environ, TARN_ADMIN_ACCESS_KEY_ID=ADMIN_KEY_ID, TARN_ADMIN_SECRET_ACCESS_KEY=ADMIN_SECRET)
+        env = dict(os.environ, TARN_ADMIN_ACCESS_KEY_ID=ADMIN_KEY_ID, TARN_ADMIN_SECRET_ACCESS_KEY=ADMIN_SECRET, **(env or {}))
         self.proc = subprocess.Popen(
             [binary, "serve", "--quickstart", "--listen", "127.0.0.1:0", "--data-dir", data_dir, *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
@@ -59,10 +59,29 @@ def data_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+# TARN_IT_BACKEND=seaweedfs runs the suites once more with every `repo` on an s3:// namespace
+# in a SeaweedFS the session starts (the Makefile does both runs).
+BACKEND = os.environ.get("TARN_IT_BACKEND", "local")
+
+
 @pytest.fixture(scope="session")
-def tarn_url():
+def s3_backend():
+    if BACKEND != "seaweedfs":
+        yield None
+        return
+    from s3backends import SeaweedFS
+    weed = SeaweedFS()
+    try:
+        weed.bucket = weed.make_bucket()
+        yield weed
+    finally:
+        weed.stop()
+
+
+@pytest.fixture(scope="session")
+def tarn_url(s3_backend):
     path = tempfile.mkdtemp(prefix="tarn-it-")
-    server = TarnProcess(path)
+    server = TarnProcess(path, extra_args=s3_backend.tarn_args() if s3_backend else ())
     try:
         yield server.url
     finally:
@@ -76,8 +95,12 @@ def client(tarn_url):
     return Client(host=tarn_url, username=ADMIN_KEY_ID, password=ADMIN_SECRET)
 
 
+def namespace_for(name, s3_backend):
+    return f"s3://{s3_backend.bucket}/{name}" if s3_backend else f"local://{name}"
+
+
 @pytest.fixture
-def repo(client):
-    """A fresh repository with its own local namespace."""
+def repo(client, s3_backend):
+    """A fresh repository with its own namespace (local, or in the session's S3 backend)."""
     name = "it-" + uuid.uuid4().hex[:12]
-    return lakefs.Repository(name, client=client).create(storage_namespace=f"local://{name}")
+    return lakefs.Repository(name, client=client).create(storage_namespace=namespace_for(name, s3_backend))

@@ -51,10 +51,10 @@ struct Objects {
             return EditedResponse(status: .created, response: stats)
         }
         api.get("repositories/:repository/refs/:ref/objects") { request, context in
-            try read(request, context, head: false)
+            try await read(request, context, head: false)
         }
         api.head("repositories/:repository/refs/:ref/objects") { request, context in
-            try read(request, context, head: true)
+            try await read(request, context, head: true)
         }
         api.get("repositories/:repository/refs/:ref/objects/stat") { request, context in
             let repository = try context.parameters.require("repository")
@@ -115,7 +115,7 @@ struct Objects {
     }
 
     /// GET and HEAD of an object's bytes, with a single `Range` (206 / 416) and `If-None-Match`.
-    func read<Context: RequestContext>(_ request: Request, _ context: Context, head: Bool) throws -> Response {
+    func read<Context: RequestContext>(_ request: Request, _ context: Context, head: Bool) async throws -> Response {
         let repository = try context.parameters.require("repository")
         let ref = try context.parameters.require("ref")
         let path = try request.requiredQuery("path")
@@ -139,16 +139,18 @@ struct Objects {
             }
             range = parsed
         }
-        let reader = try catalog.open(entry, in: repository, range: range)
-        headers[.contentLength] = String(reader.length)
+        // The length is known from the entry: a HEAD never opens the bytes (on an S3 backend
+        // that would start a transfer).
+        let length = range.map { $0.upperBound - $0.lowerBound + 1 } ?? entry.size
+        headers[.contentLength] = String(length)
         var status = HTTPResponse.Status.ok
-        if range != nil {
+        if let range {
             status = .partialContent
-            let first = reader.length == 0 ? 0 : range!.lowerBound
-            headers[.contentRange] = "bytes \(first)-\(first + reader.length - 1)/\(entry.size)"
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(entry.size)"
         }
         if head { return Response(status: status, headers: headers) }
-        if let whole = try reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
+        let reader = try await catalog.open(entry, in: repository, range: range)
+        if let whole = try await reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
         return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
     }
 

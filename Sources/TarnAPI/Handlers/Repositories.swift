@@ -14,7 +14,7 @@ struct Repositories {
         }
         api.post("repositories") { request, context in
             let body = try await request.decode(as: RepositoryCreation.self, context: context)
-            let repo = try catalog.createRepository(name: body.name, storageNamespace: body.storage_namespace,
+            let repo = try await catalog.createRepository(name: body.name, storageNamespace: body.storage_namespace,
                                                     defaultBranch: body.default_branch ?? "main")
             return EditedResponse(status: .created, response: RepositoryJSON(repo))
         }

@@ -95,7 +95,12 @@ public final class LocalBlockStore: BlockStore {
         _ = try LocalPaths.namespaceDirectory(namespace)
     }
 
-    public func put<Body: AsyncSequence>(namespace: String, body: Body) async throws -> StoredObject
+    /// Nothing to check beyond the form: the directory is made on the first put.
+    public func claim(namespace: String, repository: String) throws {
+        try validate(namespace: namespace)
+    }
+
+    public func put<Body: AsyncSequence>(namespace: String, body: Body, size: Int64? = nil) async throws -> StoredObject
         where Body.Element: Collection, Body.Element.Element == UInt8 {
         let (id, address, directory, target) = try freshAddress(namespace: namespace)
         let file = try TemporaryFile(in: directory, fallback: temporary.appendingPathComponent(id).path)
@@ -198,7 +203,7 @@ public final class LocalBlockStore: BlockStore {
         }
     }
 
-    public func get(namespace: String, address: String, range: ClosedRange<Int64>?) throws -> ObjectReader {
+    public func get(namespace: String, address: String, range: ClosedRange<Int64>?, knownSize: Int64? = nil) throws -> ObjectReader {
         let path = try file(namespace: namespace, address: address)
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else {

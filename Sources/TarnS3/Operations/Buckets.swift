@@ -37,7 +37,7 @@ extension S3Gateway {
     }
 
     /// Only with the opt-in setting: a repository on `<root><bucket>`, default branch `main`.
-    func createBucket(_ bucket: String) throws -> Response {
+    func createBucket(_ bucket: String) async throws -> Response {
         guard let root = bucketNamespaceRoot else {
             throw S3Error.notImplemented("creating a bucket over S3 (repositories are made through the API; see s3.create_bucket)")
         }
@@ -45,7 +45,7 @@ extension S3Gateway {
             throw S3Error("BucketAlreadyOwnedByYou", .conflict, "Your previous request to create the named bucket succeeded and you already own it.")
         }
         do {
-            _ = try catalog.createRepository(name: bucket, storageNamespace: root + bucket, defaultBranch: "main")
+            _ = try await catalog.createRepository(name: bucket, storageNamespace: root + bucket, defaultBranch: "main")
         } catch EngineError.invalidName {
             throw S3Error("InvalidBucketName", .badRequest, "The specified bucket is not valid: \(bucket)")
         }

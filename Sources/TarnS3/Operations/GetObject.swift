@@ -22,7 +22,7 @@ extension S3Gateway {
         }
     }
 
-    func getObject(_ r: S3Request, _ bucket: String, head: Bool) throws -> Response {
+    func getObject(_ r: S3Request, _ bucket: String, head: Bool) async throws -> Response {
         let (_, _, entry) = try lookup(r, bucket)
         let etag = "\"\(entry.checksum)\""
         if let status = try Self.preconditions(r, etag: etag, mtime: entry.mtime) {
@@ -85,8 +85,8 @@ extension S3Gateway {
             headers[.contentLength] = String(entry.size)
         }
         if head { return Response(status: status, headers: headers) }
-        let reader = try catalog.open(entry, in: r.bucket!, range: range)
-        if let whole = try reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
+        let reader = try await catalog.open(entry, in: r.bucket!, range: range)
+        if let whole = try await reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
         return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
     }
 

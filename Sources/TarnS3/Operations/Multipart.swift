@@ -74,7 +74,7 @@ extension S3Gateway {
         let required = Self.algorithm(of: upload)
         if r.headers["x-amz-copy-source"] != nil { return try await uploadPartCopy(r, uploadID: id, number: number, algorithm: required) }
         let body = try verifiedBody(r, principal, required: required)
-        let part = try await catalog.uploadPart(uploadID: id, number: number, body: body) { required == nil ? nil : body.computed.base64 }
+        let part = try await catalog.uploadPart(uploadID: id, number: number, body: body, size: Self.payloadLength(r)) { required == nil ? nil : body.computed.base64 }
         var headers: HTTPFields = [.eTag: "\"\(part.md5)\"", .contentLength: "0"]
         if let algorithm = body.algorithm, let value = body.computed.base64 { headers[HTTPField.Name(algorithm.header)!] = value }
         return Response(status: .ok, headers: headers)
@@ -92,8 +92,9 @@ extension S3Gateway {
             }
             range = a...b
         }
-        let body = ChecksummedBytes(base: try catalog.open(entry, in: srcBucket, range: range), algorithm: algorithm)
-        let part = try await catalog.uploadPart(uploadID: uploadID, number: number, body: body) { body.computed.base64 }
+        let body = ChecksummedBytes(base: try await catalog.open(entry, in: srcBucket, range: range), algorithm: algorithm)
+        let part = try await catalog.uploadPart(uploadID: uploadID, number: number, body: body,
+                                                size: range.map { $0.upperBound - $0.lowerBound + 1 } ?? entry.size) { body.computed.base64 }
         return XMLWriter.copyResult("CopyPartResult", mtime: part.createdAt, etag: part.md5)
     }
 
@@ -147,9 +148,9 @@ extension S3Gateway {
         return (metadata, combined)
     }
 
-    func abortMultipartUpload(_ r: S3Request, _ bucket: String) throws -> Response {
+    func abortMultipartUpload(_ r: S3Request, _ bucket: String) async throws -> Response {
         let (id, _) = try upload(r, bucket)
-        try catalog.abortMultipartUpload(uploadID: id)
+        try await catalog.abortMultipartUpload(uploadID: id)
         return Response(status: .noContent)
     }
 

@@ -43,6 +43,14 @@ extension S3Gateway {
         }
     }
 
+    /// The body's length once decoded, when the request says it: what lets an S3 backing store
+    /// stream the body instead of spooling it.
+    static func payloadLength(_ r: S3Request) -> Int64? {
+        if let decoded = r.headers["x-amz-decoded-content-length"] { return Int64(decoded) }
+        if r.headers["x-amz-content-sha256"]?.hasPrefix("STREAMING-") == true { return nil }
+        return r.headers["content-length"].flatMap { Int64($0) }
+    }
+
     func putObject(_ r: S3Request, _ bucket: String, _ principal: S3Principal) async throws -> Response {
         // `<branch>/` is the branch's root "directory": file-system layers (pyarrow, s3fs) make
         // a marker object for it; the root always exists, so the marker is accepted and not kept.
@@ -57,7 +65,7 @@ extension S3Gateway {
         // A checksum the client sent (header or trailer) is verified as the body streams (a
         // mismatch stages nothing), so it is kept and served back with ChecksumMode. It is only
         // known once the body ended: the entry gets it with the rest of its metadata.
-        let (entry, _) = try await catalog.upload(repository: bucket, branch: branch, path: path, body: body,
+        let (entry, _) = try await catalog.upload(repository: bucket, branch: branch, path: path, body: body, size: Self.payloadLength(r),
                                                   contentType: r.headers["content-type"] ?? "binary/octet-stream") {
             var metadata = Self.objectMetadata(r.headers)
             if let algorithm = body.algorithm, let value = body.computed.base64 { metadata[Self.checksumKey + algorithm.rawValue] = value }

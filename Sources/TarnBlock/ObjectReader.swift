@@ -5,12 +5,18 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads an object's bytes in chunks, one `pread` per chunk when the consumer asks for it: a
-/// slow consumer slows the reads, nothing piles up in memory. Closes the file at the end, on
-/// error, or when dropped.
+/// Reads an object's bytes in chunks, when the consumer asks for them: a slow consumer slows
+/// the reads, nothing piles up in memory. A local object is read with one `pread` per chunk
+/// (the file is closed at the end, on error, or when the reader is dropped); a remote one
+/// arrives through a bounded channel fed by the backend transfer, which stops when the reader
+/// is dropped.
 public final class ObjectReader: AsyncSequence, @unchecked Sendable {
     public typealias Element = [UInt8]
-    private let fd: Int32
+    enum Source {
+        case file(Int32)
+        case remote(ByteChannel)
+    }
+    private let source: Source
     /// Bytes of the object this reader will deliver.
     public let length: Int64
     /// Size of the whole object (for Content-Range).
@@ -19,19 +25,38 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
     private let chunkSize: Int
 
     init(fd: Int32, start: Int64, length: Int64, objectSize: Int64, chunkSize: Int = 1 << 20) {
-        self.fd = fd
+        self.source = .file(fd)
         self.start = start
         self.length = length
         self.objectSize = objectSize
         self.chunkSize = chunkSize
     }
 
-    deinit { close(fd) }
+    init(channel: ByteChannel, start: Int64, length: Int64, objectSize: Int64) {
+        self.source = .remote(channel)
+        self.start = start
+        self.length = length
+        self.objectSize = objectSize
+        self.chunkSize = 1 << 20
+    }
 
-    /// Reads `count` bytes at `offset` into `buffer` (one `pread`, straight into its storage).
-    fileprivate func read(at offset: Int64, count: Int, into buffer: inout ByteBuffer) throws {
-        let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pread(fd, $0.baseAddress, count, off_t(offset)) }
-        guard n > 0 else { throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)") }
+    deinit {
+        switch source {
+        case let .file(fd): close(fd)
+        case let .remote(channel): channel.fail(BlockStoreError.incompleteBody("reader closed"))
+        }
+    }
+
+    /// Reads up to `count` bytes at `offset` (absolute in the object) into `buffer`.
+    fileprivate func read(at offset: Int64, count: Int, into buffer: inout ByteBuffer) async throws {
+        switch source {
+        case let .file(fd):
+            let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pread(fd, $0.baseAddress, count, off_t(offset)) }
+            guard n > 0 else { throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)") }
+        case let .remote(channel):
+            guard let chunk = try await channel.read() else { throw BlockStoreError.io("object shorter than expected") }
+            buffer.writeBytes(chunk)
+        }
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
@@ -42,13 +67,21 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
             let end = reader.start + reader.length
             guard offset < end else { return nil }
             let want = Int(Swift.min(Int64(reader.chunkSize), end - offset))
-            var chunk = [UInt8](repeating: 0, count: want)
-            let n = chunk.withUnsafeMutableBytes { pread(reader.fd, $0.baseAddress, want, off_t(offset)) }
-            guard n > 0 else {
-                throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)")
+            let chunk: [UInt8]
+            switch reader.source {
+            case let .file(fd):
+                var bytes = [UInt8](repeating: 0, count: want)
+                let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
+                guard n > 0 else {
+                    throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)")
+                }
+                if n < want { bytes.removeLast(want - n) }
+                chunk = bytes
+            case let .remote(channel):
+                guard let bytes = try await channel.read() else { throw BlockStoreError.io("object shorter than expected") }
+                chunk = bytes
             }
-            if n < want { chunk.removeLast(want - n) }
-            offset += Int64(n)
+            offset += Int64(chunk.count)
             return chunk
         }
     }
@@ -63,11 +96,11 @@ extension ObjectReader {
     public static let wholeReadLimit: Int64 = 64 * 1024
 
     /// All of the reader's bytes in one buffer when there are at most `wholeReadLimit`, else nil.
-    public func readWhole() throws -> ByteBuffer? {
+    public func readWhole() async throws -> ByteBuffer? {
         guard length <= Self.wholeReadLimit else { return nil }
         var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
         while buffer.readableBytes < Int(length) {
-            try read(at: start + Int64(buffer.readableBytes), count: Int(length) - buffer.readableBytes, into: &buffer)
+            try await read(at: start + Int64(buffer.readableBytes), count: Int(length) - buffer.readableBytes, into: &buffer)
         }
         return buffer
     }
@@ -88,7 +121,7 @@ extension ObjectReader {
                 guard offset < end else { return nil }
                 let want = Int(Swift.min(Int64(reader.chunkSize), end - offset))
                 var buffer = allocator.buffer(capacity: want)
-                try reader.read(at: offset, count: want, into: &buffer)
+                try await reader.read(at: offset, count: want, into: &buffer)
                 offset += Int64(buffer.readableBytes)
                 return buffer
             }

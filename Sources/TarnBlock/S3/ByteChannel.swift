@@ -1,0 +1,144 @@
+import Foundation
+
+/// A bounded queue of byte chunks between an async task and a thread that blocks (libcurl's
+/// callbacks run on a transfer thread and must answer synchronously). Either side may be the
+/// writer: an upload's body is written by a task and read by curl's read callback, a
+/// download's by curl's write callback and read by a task. A writer waits while `capacity`
+/// bytes are queued, so a slow reader slows the writer and memory stays bounded.
+///
+/// Closing with an error wakes both sides; a reader then gets the error, a writer learns the
+/// reader has gone (so curl can abort the transfer).
+final class ByteChannel: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var chunks: [[UInt8]] = []
+    /// Offset into `chunks[0]` already consumed by `readBlocking`.
+    private var headOffset = 0
+    private var queued = 0
+    private var finished = false
+    private var failure: Error?
+    /// The async side waiting for data (reader) or room (writer).
+    private var waiter: CheckedContinuation<Void, Never>?
+    let capacity: Int
+    /// Bytes handed to the reader so far (whether a failed upload may be retried).
+    private(set) var delivered: Int64 = 0
+    /// Bytes taken from the writer so far (whether a failed download may be retried).
+    private(set) var accepted: Int64 = 0
+
+    init(capacity: Int = 4 << 20) { self.capacity = capacity }
+
+    private func wakeAll() {
+        condition.broadcast()
+        if let w = waiter { waiter = nil; w.resume() }
+    }
+
+    // MARK: async writer, blocking reader (uploads)
+
+    /// Queues a chunk, waiting while the channel is full. Throws the reader's failure.
+    func write(_ chunk: [UInt8]) async throws {
+        while true {
+            let ready: Bool = condition.withLock {
+                if failure != nil || finished { return true }
+                return queued < capacity
+            }
+            if ready { break }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                condition.lock()
+                if failure != nil || finished || queued < capacity { condition.unlock(); c.resume(); return }
+                waiter = c
+                condition.unlock()
+            }
+        }
+        try condition.withLock {
+            if let failure { throw failure }
+            chunks.append(chunk)
+            queued += chunk.count
+            accepted += Int64(chunk.count)
+            wakeAll()
+        }
+    }
+
+    /// Copies up to `max` bytes into `into`, blocking until some are queued. 0 means the end.
+    func readBlocking(into: UnsafeMutableRawPointer, max: Int) throws -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty && !finished && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        guard !chunks.isEmpty else { return 0 }
+        var copied = 0
+        while copied < max, !chunks.isEmpty {
+            let n = chunks[0].withUnsafeBytes { src -> Int in
+                let n = Swift.min(max - copied, src.count - headOffset)
+                (into + copied).copyMemory(from: src.baseAddress! + headOffset, byteCount: n)
+                return n
+            }
+            copied += n
+            headOffset += n
+            if headOffset == chunks[0].count { chunks.removeFirst(); headOffset = 0 }
+        }
+        queued -= copied
+        delivered += Int64(copied)
+        wakeAll()
+        return copied
+    }
+
+    // MARK: blocking writer, async reader (downloads)
+
+    /// Queues a copy of `bytes`, blocking while the channel is full. False when the reader
+    /// has gone (the transfer should stop).
+    func writeBlocking(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while queued >= capacity && failure == nil && !finished { condition.wait() }
+        guard failure == nil, !finished else { return false }
+        chunks.append(Array(bytes))
+        queued += bytes.count
+        accepted += Int64(bytes.count)
+        wakeAll()
+        return true
+    }
+
+    /// The next chunk, waiting for one; nil at the end.
+    func read() async throws -> [UInt8]? {
+        while true {
+            let next: Result<[UInt8]?, Error>? = condition.withLock {
+                if let failure { return .failure(failure) }
+                if !chunks.isEmpty {
+                    let c = headOffset == 0 ? chunks.removeFirst() : Array(chunks.removeFirst()[headOffset...])
+                    headOffset = 0
+                    queued -= c.count
+                    delivered += Int64(c.count)
+                    wakeAll()
+                    return .success(c)
+                }
+                return finished ? .success(nil) : nil
+            }
+            if let next { return try next.get() }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                condition.lock()
+                if failure != nil || finished || !chunks.isEmpty { condition.unlock(); c.resume(); return }
+                waiter = c
+                condition.unlock()
+            }
+        }
+    }
+
+    // MARK: either side
+
+    /// The writer is done: a reader gets what is queued, then the end.
+    func finish() {
+        condition.withLock {
+            finished = true
+            wakeAll()
+        }
+    }
+
+    /// Stops both sides with `error` (the first one wins); queued bytes are dropped.
+    func fail(_ error: Error) {
+        condition.withLock {
+            if failure == nil { failure = error }
+            chunks.removeAll()
+            queued = 0
+            wakeAll()
+        }
+    }
+}

@@ -1,0 +1,473 @@
+import Crypto
+import Foundation
+import TarnCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves `s3://bucket/prefix` namespaces from an S3 service. Like the local store, every put
+/// goes to a fresh key (`<prefix>/data/<xx>/<uuid>`), so bytes are never overwritten and
+/// branches share them. Bodies stream through bounded channels in both directions: a PUT
+/// whose size is known goes straight to the backend (as a multipart upload of
+/// `partSize` parts when larger than one part), a body of unknown size is spooled to a
+/// temporary file one part at a time; nothing is ever held whole in memory.
+///
+/// Addresses may also be absolute (`s3://bucket/key`): objects imported where they already
+/// were. Those are read like any other and never deleted.
+public final class S3BlockStore: BlockStore {
+    let client: S3Client
+    /// Bodies up to this size are read into memory and sent in one request that can be
+    /// retried; larger ones are streamed.
+    static let smallBody = 1 << 20
+    /// Where bodies of unknown size are spooled, one part at a time.
+    private let spoolDirectory: String
+    /// The key under a namespace that says which repository uses it.
+    static let markerAddress = "_tarn/repository"
+
+    public init(settings: S3Settings, spoolDirectory: String = NSTemporaryDirectory()) {
+        client = S3Client(settings: settings)
+        self.spoolDirectory = spoolDirectory
+    }
+
+    public var settings: S3Settings { client.settings }
+
+    /// Bucket and key of an address in a namespace (or of an absolute address).
+    private func locate(_ namespace: String, _ address: String) throws -> (bucket: String, key: String) {
+        if address.hasPrefix("s3://") {
+            let loc = try S3Location(address)
+            guard !loc.prefix.isEmpty else { throw BlockStoreError.invalidPath(address) }
+            return (loc.bucket, loc.prefix)
+        }
+        guard !address.isEmpty, !address.hasPrefix("/"), !address.split(separator: "/").contains("..") else {
+            throw BlockStoreError.invalidPath(address)
+        }
+        let loc = try S3Location(namespace)
+        return (loc.bucket, loc.key(address))
+    }
+
+    public func validate(namespace: String) throws {
+        _ = try S3Location(namespace)
+    }
+
+    /// The bucket must exist and take a write; a namespace whose marker names another
+    /// repository is refused (two repositories writing one prefix would confuse anyone
+    /// reading it, and any future garbage collection).
+    public func claim(namespace: String, repository: String) async throws {
+        let loc = try S3Location(namespace)
+        do {
+            _ = try await client.send(.init(method: "HEAD", bucket: loc.bucket))
+        } catch let e as BlockStoreError {
+            switch e {
+            case .notFound: throw BlockStoreError.namespaceRefused("bucket \(loc.bucket) does not exist at \(settings.base.url)")
+            case .backend(let why): throw BlockStoreError.namespaceRefused("bucket \(loc.bucket) is not accessible: \(why)")
+            default: throw e
+            }
+        }
+        let marker = loc.key(Self.markerAddress)
+        do {
+            let existing = try await client.send(.init(method: "GET", bucket: loc.bucket, key: marker))
+            let owner = String(decoding: existing.body, as: UTF8.self)
+            if owner != repository {
+                throw BlockStoreError.namespaceRefused("\(namespace) is already the storage namespace of repository \(owner)")
+            }
+            return
+        } catch BlockStoreError.notFound {}
+        do {
+            _ = try await client.send(.init(method: "PUT", bucket: loc.bucket, key: marker, body: .bytes(Array(repository.utf8))))
+        } catch let e as BlockStoreError {
+            if case .unavailable = e { throw e }
+            throw BlockStoreError.namespaceRefused("\(namespace) is not writable: \(e)")
+        }
+    }
+
+    // MARK: put
+
+    public func put<Body: AsyncSequence>(namespace: String, body: Body, size: Int64?) async throws -> StoredObject
+        where Body.Element: Collection, Body.Element.Element == UInt8 {
+        do {
+            return try await store(namespace: namespace, body: body, size: size)
+        } catch let e as BlockStoreError {
+            throw e
+        } catch let e as BodyRejection {
+            throw e
+        } catch {
+            throw BlockStoreError.incompleteBody("\(error)")
+        }
+    }
+
+    private func store<Body: AsyncSequence>(namespace: String, body: Body, size: Int64?) async throws -> StoredObject
+        where Body.Element: Collection, Body.Element.Element == UInt8 {
+        let loc = try S3Location(namespace)
+        let id = UUID().uuidString.lowercased()
+        let address = "data/\(id.prefix(2))/\(id)"
+        let key = loc.key(address)
+        var source = BodySource(body.makeAsyncIterator())
+        let partSize = Int(client.settings.partSize)
+
+        // Small or of unknown size: read up to one small body into memory first.
+        if size == nil || size! <= Int64(Self.smallBody) {
+            let head = try await source.read(upTo: Self.smallBody + 1)
+            if head.count <= Self.smallBody {
+                if let size, size != Int64(head.count) { throw BlockStoreError.incompleteBody("expected \(size) bytes, got \(head.count)") }
+                _ = try await client.send(.init(method: "PUT", bucket: loc.bucket, key: key, body: .bytes(head)))
+                return StoredObject(physicalAddress: address, size: Int64(head.count), md5: source.md5Hex)
+            }
+            source.pushBack(head)
+        }
+        if let size, size <= Int64(partSize) {
+            _ = try await streamed(.init(method: "PUT", bucket: loc.bucket, key: key, idempotent: false), length: size, from: &source)
+        } else {
+            try await multipart(bucket: loc.bucket, key: key, size: size, partSize: partSize, from: &source)
+        }
+        if let size, size != source.count { throw BlockStoreError.incompleteBody("expected \(size) bytes, got \(source.count)") }
+        return StoredObject(physicalAddress: address, size: source.count, md5: source.md5Hex)
+    }
+
+    /// Sends `r` with the next `length` bytes of `source` as its body, pumped through a
+    /// channel while curl sends them.
+    private func streamed<I: AsyncIteratorProtocol>(_ r: S3Client.Request, length: Int64, from source: inout BodySource<I>) async throws -> HTTPReply
+        where I.Element: Collection, I.Element.Element == UInt8 {
+        let channel = ByteChannel()
+        var request = r
+        request.body = .stream(channel, length: length)
+        let client = self.client
+        // Whatever ends the transfer also ends the pump (a backend that stops reading must not
+        // leave the writer waiting for room).
+        let sending = Task {
+            do {
+                let reply = try await client.send(request)
+                channel.fail(BlockStoreError.incompleteBody("the backend answered before the body ended"))
+                return reply
+            } catch {
+                channel.fail(error)
+                throw error
+            }
+        }
+        do {
+            var remaining = length
+            while remaining > 0 {
+                let chunk = try await source.read(upTo: Int(min(remaining, 1 << 20)))
+                guard !chunk.isEmpty else { throw BlockStoreError.incompleteBody("body ended \(remaining) bytes early") }
+                try await channel.write(chunk)
+                remaining -= Int64(chunk.count)
+            }
+            channel.finish()
+        } catch {
+            channel.fail(error)
+            let outcome = await sending.result
+            if error is BodyRejection { throw error }
+            // The backend's own failure explains a pump that stopped because it stopped reading.
+            if case .failure(let backend as BlockStoreError) = outcome {
+                if case .incompleteBody = backend {} else { throw backend }
+            }
+            if error is BlockStoreError { throw error }
+            throw BlockStoreError.incompleteBody("\(error)")
+        }
+        return try await sending.value
+    }
+
+    /// A multipart upload on the backend: parts of `partSize`, streamed when the total size is
+    /// known, spooled to a file each when it is not. Aborted on any failure.
+    private func multipart<I: AsyncIteratorProtocol>(bucket: String, key: String, size: Int64?, partSize: Int,
+                                                     from source: inout BodySource<I>) async throws
+        where I.Element: Collection, I.Element.Element == UInt8 {
+        let created = try await client.send(.init(method: "POST", bucket: bucket, key: key, query: [("uploads", "")]))
+        guard let uploadID = S3Client.element("UploadId", in: created.body) else {
+            throw BlockStoreError.backend("CreateMultipartUpload on s3://\(bucket)/\(key) answered without an UploadId")
+        }
+        var etags: [String] = []
+        do {
+            var number = 1
+            while true {
+                let query: [(name: String, value: String)] = [("partNumber", "\(number)"), ("uploadId", uploadID)]
+                let reply: HTTPReply
+                if let size {
+                    let remaining = size - source.count
+                    guard remaining > 0 || number == 1 else { break }
+                    reply = try await streamed(.init(method: "PUT", bucket: bucket, key: key, query: query, idempotent: false),
+                                               length: min(Int64(partSize), remaining), from: &source)
+                } else {
+                    let spool = try Spool(directory: spoolDirectory)
+                    let written = try await spool.fill(from: &source, limit: partSize)
+                    guard written > 0 || number == 1 else { break }
+                    reply = try await client.send(.init(method: "PUT", bucket: bucket, key: key, query: query,
+                                                        body: .file(fd: spool.fd, offset: 0, length: written)))
+                    withExtendedLifetime(spool) {}
+                    if written < partSize { etags.append(reply.headers["etag"] ?? ""); break }
+                }
+                etags.append(reply.headers["etag"] ?? "")
+                number += 1
+            }
+            try await complete(bucket: bucket, key: key, uploadID: uploadID, etags: etags)
+        } catch {
+            _ = try? await client.send(.init(method: "DELETE", bucket: bucket, key: key, query: [("uploadId", uploadID)]))
+            throw error
+        }
+    }
+
+    private func complete(bucket: String, key: String, uploadID: String, etags: [String]) async throws {
+        var xml = "<CompleteMultipartUpload>"
+        for (i, etag) in etags.enumerated() { xml += "<Part><PartNumber>\(i + 1)</PartNumber><ETag>\(etag)</ETag></Part>" }
+        xml += "</CompleteMultipartUpload>"
+        let reply = try await client.send(.init(method: "POST", bucket: bucket, key: key, query: [("uploadId", uploadID)],
+                                                headers: ["content-type": "application/xml"], body: .bytes(Array(xml.utf8))))
+        // S3 may answer 200 with an error document once the upload has been assembled.
+        if let code = S3Client.errorCode(reply.body) {
+            throw BlockStoreError.backend("CompleteMultipartUpload on s3://\(bucket)/\(key) failed: \(code)")
+        }
+    }
+
+    /// Joins parts on the backend by UploadPartCopy, without the bytes passing through Tarn.
+    public func compose(namespace: String, parts: [String]) async throws -> StoredObject {
+        let loc = try S3Location(namespace)
+        let id = UUID().uuidString.lowercased()
+        let address = "data/\(id.prefix(2))/\(id)"
+        let key = loc.key(address)
+        let created = try await client.send(.init(method: "POST", bucket: loc.bucket, key: key, query: [("uploads", "")]))
+        guard let uploadID = S3Client.element("UploadId", in: created.body) else {
+            throw BlockStoreError.backend("CreateMultipartUpload on s3://\(loc.bucket)/\(key) answered without an UploadId")
+        }
+        do {
+            var etags: [String] = []
+            for (i, part) in parts.enumerated() {
+                let (bucket, partKey) = try locate(namespace, part)
+                let reply = try await client.send(.init(method: "PUT", bucket: loc.bucket, key: key,
+                                                        query: [("partNumber", "\(i + 1)"), ("uploadId", uploadID)],
+                                                        headers: ["x-amz-copy-source": "/" + SigV4.uriEncode(bucket + "/" + partKey, keepSlash: true)]))
+                guard let etag = S3Client.element("ETag", in: reply.body) else {
+                    throw BlockStoreError.backend("UploadPartCopy of \(part) answered without an ETag")
+                }
+                etags.append(etag.replacingOccurrences(of: "&quot;", with: "\""))
+            }
+            try await complete(bucket: loc.bucket, key: key, uploadID: uploadID, etags: etags)
+        } catch {
+            _ = try? await client.send(.init(method: "DELETE", bucket: loc.bucket, key: key, query: [("uploadId", uploadID)]))
+            throw error
+        }
+        return StoredObject(physicalAddress: address, size: try await size(namespace: namespace, address: address), md5: "")
+    }
+
+    // MARK: read, size, delete
+
+    public func get(namespace: String, address: String, range: ClosedRange<Int64>?, knownSize: Int64?) async throws -> ObjectReader {
+        let (bucket, key) = try locate(namespace, address)
+        let objectSize: Int64
+        if let knownSize { objectSize = knownSize } else { objectSize = try await size(namespace: namespace, address: address) }
+        var start: Int64 = 0, length = objectSize
+        if let range {
+            guard range.lowerBound < objectSize else { throw BlockStoreError.invalidRange(size: objectSize) }
+            start = range.lowerBound
+            length = min(range.upperBound, objectSize - 1) - start + 1
+        }
+        let channel = ByteChannel(capacity: 2 << 20)
+        if length == 0 {
+            channel.finish()
+        } else {
+            var r = S3Client.Request(method: "GET", bucket: bucket, key: key)
+            if length != objectSize { r.headers["range"] = "bytes=\(start)-\(start + length - 1)" }
+            try await open(r, into: channel)
+        }
+        return ObjectReader(channel: channel, start: start, length: length, objectSize: objectSize)
+    }
+
+    /// Starts `r` on a transfer thread and returns once the backend has answered 2xx (the body
+    /// then flows into `channel`), or throws its error.
+    private func open(_ r: S3Client.Request, into channel: ByteChannel) async throws {
+        let client = self.client
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+            let answered = OnceFlag()
+            let thread = Thread {
+                let outcome = client.sendBlocking(r, stream: channel) { status, _ in
+                    if (200..<300).contains(status), answered.claim() { c.resume() }
+                }
+                switch outcome {
+                case .success: channel.finish(); if answered.claim() { c.resume() }
+                case let .failure(e): channel.fail(e); if answered.claim() { c.resume(throwing: e) }
+                }
+            }
+            thread.stackSize = 512 << 10
+            thread.start()
+        }
+    }
+
+    public func size(namespace: String, address: String) async throws -> Int64 {
+        let (bucket, key) = try locate(namespace, address)
+        do {
+            let reply = try await client.send(.init(method: "HEAD", bucket: bucket, key: key))
+            guard let n = reply.headers["content-length"].flatMap({ Int64($0) }) else {
+                throw BlockStoreError.backend("HEAD s3://\(bucket)/\(key) answered without Content-Length")
+            }
+            return n
+        } catch BlockStoreError.notFound { throw BlockStoreError.notFound(address) }
+    }
+
+    public func delete(namespace: String, address: String) async throws {
+        // Imported objects belong to whoever put them there.
+        guard !address.hasPrefix("s3://") else { return }
+        let (bucket, key) = try locate(namespace, address)
+        _ = try await size(namespace: namespace, address: address)
+        _ = try await client.send(.init(method: "DELETE", bucket: bucket, key: key))
+    }
+
+    // MARK: listing (import)
+
+    /// One page of the objects under `s3://bucket/prefix`, in key order, after `token`.
+    public func list(_ uri: String, continuation token: String?, max: Int = 1000) async throws -> ListedPage {
+        let loc = try S3Location(uri)
+        var query: [(name: String, value: String)] = [("list-type", "2"), ("max-keys", "\(max)")]
+        let rawPrefix = uri.dropFirst(5 + loc.bucket.count).drop { $0 == "/" }
+        if !rawPrefix.isEmpty { query.append(("prefix", String(rawPrefix))) }
+        if let token { query.append(("continuation-token", token)) }
+        let reply = try await client.send(.init(method: "GET", bucket: loc.bucket, query: query))
+        return ListedPage(xml: reply.body, bucket: loc.bucket)
+    }
+}
+
+/// Objects of one ListObjectsV2 page.
+public struct ListedPage: Sendable {
+    public struct Object: Sendable, Equatable {
+        /// `s3://bucket/key`: the address an imported entry keeps.
+        public var uri: String
+        public var key: String
+        public var size: Int64
+        public var etag: String
+        public var lastModified: String
+    }
+    public var objects: [Object]
+    /// The token of the next page; nil when this was the last.
+    public var next: String?
+
+    init(xml: [UInt8], bucket: String) {
+        let text = String(decoding: xml, as: UTF8.self)
+        func field(_ name: String, _ s: Substring) -> String? {
+            guard let a = s.range(of: "<\(name)>"), let b = s.range(of: "</\(name)>", range: a.upperBound..<s.endIndex) else { return nil }
+            return XMLText.unescape(s[a.upperBound..<b.lowerBound])
+        }
+        var objects: [Object] = []
+        var rest = text[...]
+        while let a = rest.range(of: "<Contents>"), let b = rest.range(of: "</Contents>", range: a.upperBound..<rest.endIndex) {
+            let block = rest[a.upperBound..<b.lowerBound]
+            if let key = field("Key", block) {
+                objects.append(Object(uri: "s3://\(bucket)/\(key)", key: key, size: Int64(field("Size", block) ?? "") ?? 0,
+                                      etag: (field("ETag", block) ?? "").replacingOccurrences(of: "\"", with: ""),
+                                      lastModified: field("LastModified", block) ?? ""))
+            }
+            rest = rest[b.upperBound...]
+        }
+        self.objects = objects
+        let truncated = field("IsTruncated", text[...]) == "true"
+        next = truncated ? field("NextContinuationToken", text[...]) : nil
+    }
+}
+
+/// XML character data back to text: the five entities and numeric references.
+enum XMLText {
+    static func unescape(_ s: Substring) -> String {
+        guard s.contains("&") else { return String(s) }
+        var out = ""
+        var i = s.startIndex
+        while i < s.endIndex {
+            if s[i] == "&", let semi = s[i...].firstIndex(of: ";") {
+                let name = s[s.index(after: i)..<semi]
+                var replacement: String?
+                switch name {
+                case "amp": replacement = "&"
+                case "lt": replacement = "<"
+                case "gt": replacement = ">"
+                case "quot": replacement = "\""
+                case "apos": replacement = "'"
+                default:
+                    if name.hasPrefix("#x"), let v = UInt32(name.dropFirst(2), radix: 16), let u = Unicode.Scalar(v) { replacement = String(u) }
+                    else if name.hasPrefix("#"), let v = UInt32(name.dropFirst()), let u = Unicode.Scalar(v) { replacement = String(u) }
+                }
+                if let replacement {
+                    out += replacement
+                    i = s.index(after: semi)
+                    continue
+                }
+            }
+            out.append(s[i])
+            i = s.index(after: i)
+        }
+        return out
+    }
+}
+
+/// True exactly once, from whichever thread asks first.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    func claim() -> Bool { lock.withLock { defer { done = true }; return !done } }
+}
+
+/// A request body read in pieces of a chosen size, with its MD5 and length kept as it goes.
+struct BodySource<I: AsyncIteratorProtocol> where I.Element: Collection, I.Element.Element == UInt8 {
+    private var iterator: I
+    private var pending: [UInt8] = []
+    private var md5 = Insecure.MD5()
+    /// Bytes handed out so far.
+    private(set) var count: Int64 = 0
+
+    init(_ iterator: I) { self.iterator = iterator }
+
+    var md5Hex: String { ContentHash.hex(md5.finalize()) }
+
+    /// Up to `limit` bytes; fewer only at the end of the body.
+    mutating func read(upTo limit: Int) async throws -> [UInt8] {
+        var out = pending
+        pending = []
+        while out.count < limit {
+            guard let chunk = try await iterator.next() else { break }
+            if out.isEmpty && chunk.count <= limit, let bytes = chunk as? [UInt8] { out = bytes } else { out.append(contentsOf: chunk) }
+        }
+        if out.count > limit {
+            pending = Array(out[limit...])
+            out.removeLast(out.count - limit)
+        }
+        out.withUnsafeBytes { md5.update(bufferPointer: $0) }
+        count += Int64(out.count)
+        return out
+    }
+
+    /// Gives back bytes just read (they will be read again, and hashed again, next).
+    mutating func pushBack(_ bytes: [UInt8]) {
+        pending = bytes + pending
+        count -= Int64(bytes.count)
+        md5 = Insecure.MD5()
+        precondition(count == 0, "only the first read can be pushed back")
+    }
+}
+
+/// An unlinked temporary file holding one part of a body of unknown size.
+final class Spool {
+    let fd: Int32
+
+    init(directory: String) throws {
+        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast()) + Array("tarn-spool-XXXXXX".utf8CString)
+        fd = mkstemp(&template)
+        guard fd >= 0 else { throw BlockStoreError.io("cannot create a spool file in \(directory): errno \(errno)") }
+        unlink(String(cString: template))
+    }
+
+    deinit { close(fd) }
+
+    /// Writes up to `limit` bytes of `source`; returns how many.
+    func fill<I: AsyncIteratorProtocol>(from source: inout BodySource<I>, limit: Int) async throws -> Int64
+        where I.Element: Collection, I.Element.Element == UInt8 {
+        var written = 0
+        while written < limit {
+            let chunk = try await source.read(upTo: min(1 << 20, limit - written))
+            if chunk.isEmpty { break }
+            try chunk.withUnsafeBytes { buf in
+                var off = 0
+                while off < buf.count {
+                    let n = pwrite(fd, buf.baseAddress! + off, buf.count - off, off_t(written + off))
+                    guard n > 0 else { throw BlockStoreError.io("spool write failed: errno \(errno)") }
+                    off += n
+                }
+            }
+            written += chunk.count
+        }
+        return Int64(written)
+    }
+}

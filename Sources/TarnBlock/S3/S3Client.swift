@@ -1,0 +1,155 @@
+import Crypto
+import Foundation
+import Synchronization
+import TarnCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The S3 requests the block store makes, signed with TarnCore's SigV4 (the code the gateway
+/// verifies with), sent through `CurlClient`, retried when that is safe, and failures turned
+/// into `BlockStoreError`s that say what the backend said.
+final class S3Client: @unchecked Sendable {
+    let settings: S3Settings
+    private let curl: CurlClient
+    /// The signing key of the current day (derived once a day, not per request).
+    private var key: (scope: SigV4.Scope, key: SymmetricKey)?
+    private let keyLock = NSLock()
+
+    init(settings: S3Settings) {
+        self.settings = settings
+        curl = CurlClient(connectTimeout: settings.connectTimeout, stallTimeout: settings.stallTimeout)
+    }
+
+    /// A request before signing: bucket, decoded key, query, extra lower-case headers.
+    struct Request: Sendable {
+        var method: String
+        var bucket: String
+        var key: String = ""
+        var query: [(name: String, value: String)] = []
+        var headers: [String: String] = [:]
+        var body: HTTPCall.Body = .empty
+        /// Whether the request may be sent again after a failure (the body permitting).
+        var idempotent = true
+    }
+
+    // MARK: signing
+
+    private static func amzDate(_ now: Date) -> (day: String, stamp: String) {
+        var t = time_t(now.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let day = "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))"
+        return (day, "\(day)T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z")
+    }
+
+    private func signingKey(day: String) -> (SigV4.Scope, SymmetricKey) {
+        if let k = keyLock.withLock({ key }), k.scope.date == day { return (k.scope, k.key) }
+        let scope = SigV4.Scope(date: day, region: settings.region, service: "s3")
+        let k = SigV4.signingKey(secret: settings.secretAccessKey, scope: scope)
+        keyLock.withLock { key = (scope, k) }
+        return (scope, k)
+    }
+
+    /// The signed HTTP call for `r`, made fresh for each attempt (the date is signed).
+    func signed(_ r: Request) -> HTTPCall {
+        let (base, pathStyle) = settings.base
+        guard let parsed = URLComponents(string: base), let scheme = parsed.scheme, var host = parsed.host else {
+            return HTTPCall(method: r.method, url: base, headers: [:])
+        }
+        if let port = parsed.port { host += ":\(port)" }
+        var path = parsed.path
+        if pathStyle { path += "/" + r.bucket } else { host = r.bucket + "." + host }
+        if !r.key.isEmpty || pathStyle == false { path += "/" + r.key }
+        let (day, stamp) = Self.amzDate(Date())
+        let (scope, key) = signingKey(day: day)
+        var headers = r.headers
+        headers["host"] = host
+        headers["x-amz-date"] = stamp
+        switch r.body {
+        case .empty: headers["x-amz-content-sha256"] = SigV4.emptySHA256
+        case let .bytes(b): headers["x-amz-content-sha256"] = ContentHash.sha256Hex(b)
+        default: headers["x-amz-content-sha256"] = SigV4.unsignedPayload
+        }
+        let request = SigV4.Request(method: r.method, path: path, query: r.query, headers: headers)
+        let names = headers.keys.sorted()
+        let canonical = SigV4.canonicalRequest(request, signedHeaders: names, payloadHash: headers["x-amz-content-sha256"]!)
+        let signature = SigV4.sign(SigV4.stringToSign(amzDate: stamp, scope: scope, canonicalRequest: canonical), key: key)
+        headers["authorization"] = "\(SigV4.algorithm) Credential=\(settings.accessKeyID)/\(scope.text), "
+            + "SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)"
+        var url = "\(scheme)://\(host)\(SigV4.uriEncode(path, keepSlash: true))"
+        if !r.query.isEmpty { url += "?" + SigV4.canonicalQuery(r.query) }
+        return HTTPCall(method: r.method, url: url, headers: headers, body: r.body)
+    }
+
+    // MARK: sending
+
+    /// Whether a failed attempt may be repeated: a connection-level failure, 500, 503 or
+    /// SlowDown, on a request whose body can be sent again.
+    private func retryable(_ outcome: Result<HTTPReply, CurlFailure>, _ r: Request) -> Bool {
+        guard r.idempotent else { return false }
+        if case let .stream(channel, _) = r.body, channel.delivered > 0 { return false }
+        switch outcome {
+        case .failure(let f): return f.code > 0  // curl's own codes; -1 is a body that failed
+        case .success(let reply): return reply.status == 500 || reply.status == 503 || Self.errorCode(reply.body) == "SlowDown"
+        }
+    }
+
+    /// Exponential backoff with full jitter: 50 ms, 100 ms, 200 ms… capped at 2 s.
+    private static func backoff(_ attempt: Int) -> UInt32 {
+        let cap = min(2_000_000, 50_000 << min(attempt, 10))
+        return UInt32.random(in: UInt32(cap / 2)...UInt32(cap))
+    }
+
+    /// Sends `r` (retrying on the transfer thread) and returns a 2xx reply, or throws.
+    /// `stream` and `onHeaders` as in `CurlClient.performBlocking`.
+    func send(_ r: Request, stream: ByteChannel? = nil, onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil) async throws -> HTTPReply {
+        let outcome = await CurlClient.onThread { [self] in sendBlocking(r, stream: stream, onHeaders: onHeaders) }
+        return try outcome.get()
+    }
+
+    func sendBlocking(_ r: Request, stream: ByteChannel? = nil, onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil) -> Result<HTTPReply, BlockStoreError> {
+        var attempt = 0
+        while true {
+            let outcome = curl.performBlocking(signed(r), stream: stream, onHeaders: onHeaders)
+            let streamed = (stream?.accepted ?? 0) > 0
+            if attempt < settings.maxRetries, !streamed, retryable(outcome, r) {
+                usleep(Self.backoff(attempt))
+                attempt += 1
+                continue
+            }
+            switch outcome {
+            case let .failure(f):
+                return .failure(f.code > 0 ? .unavailable("\(r.method) \(r.bucket)/\(r.key): \(f.message) (\(settings.base.url))") : .incompleteBody(f.message))
+            case let .success(reply) where (200..<300).contains(reply.status):
+                return .success(reply)
+            case let .success(reply):
+                return .failure(Self.error(reply, r))
+            }
+        }
+    }
+
+    static func errorCode(_ body: [UInt8]) -> String? { element("Code", in: body) }
+
+    /// The text of the first `<name>…</name>` in a small XML document.
+    static func element(_ name: String, in body: [UInt8]) -> String? {
+        let text = String(decoding: body, as: UTF8.self)
+        guard let open = text.range(of: "<\(name)>"), let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex) else { return nil }
+        return String(text[open.upperBound..<close.lowerBound])
+    }
+
+    /// A non-2xx answer as the error the wire layers map: missing keys stay "not found",
+    /// overload stays "unavailable", the rest is a bad gateway naming the backend's code.
+    static func error(_ reply: HTTPReply, _ r: Request) -> BlockStoreError {
+        let code = errorCode(reply.body) ?? "HTTP \(reply.status)"
+        let message = element("Message", in: reply.body).map { ": \($0)" } ?? ""
+        let what = "\(r.method) s3://\(r.bucket)/\(r.key) answered \(reply.status) \(code)\(message)"
+        switch reply.status {
+        case 404 where code == "NoSuchKey" || (r.method == "HEAD" && code == "HTTP 404"): return .notFound(r.key)
+        case 416: return .invalidRange(size: -1)
+        case 500, 503: return .unavailable(what)
+        default: return .backend(what)
+        }
+    }
+}
