@@ -115,7 +115,7 @@ public final class S3BlockStore: BlockStore {
             source.pushBack(head)
         }
         if let size, size <= Int64(partSize) {
-            _ = try await streamed(.init(method: "PUT", bucket: loc.bucket, key: key, idempotent: false), length: size, from: &source)
+            _ = try await streamed(.init(method: "PUT", bucket: loc.bucket, key: key, idempotent: false), length: size, endsBody: true, from: &source)
         } else {
             try await multipart(bucket: loc.bucket, key: key, size: size, partSize: partSize, from: &source)
         }
@@ -124,8 +124,11 @@ public final class S3BlockStore: BlockStore {
     }
 
     /// Sends `r` with the next `length` bytes of `source` as its body, pumped through a
-    /// channel while curl sends them.
-    private func streamed<I: AsyncIteratorProtocol>(_ r: S3Client.Request, length: Int64, from source: inout BodySource<I>) async throws -> HTTPReply
+    /// channel while curl sends them. When those bytes `endsBody`, the body's end is awaited
+    /// before its last chunk is handed over: a body that verifies itself (a checksum trailer)
+    /// fails before the backend has the whole object.
+    private func streamed<I: AsyncIteratorProtocol>(_ r: S3Client.Request, length: Int64, endsBody: Bool,
+                                                    from source: inout BodySource<I>) async throws -> HTTPReply
         where I.Element: Collection, I.Element.Element == UInt8 {
         let channel = ByteChannel()
         var request = r
@@ -148,6 +151,7 @@ public final class S3BlockStore: BlockStore {
             while remaining > 0 {
                 let chunk = try await source.read(upTo: Int(min(remaining, 1 << 20)))
                 guard !chunk.isEmpty else { throw BlockStoreError.incompleteBody("body ended \(remaining) bytes early") }
+                if endsBody && Int64(chunk.count) == remaining { try await source.expectEnd() }
                 try await channel.write(chunk)
                 remaining -= Int64(chunk.count)
             }
@@ -184,8 +188,9 @@ public final class S3BlockStore: BlockStore {
                 if let size {
                     let remaining = size - source.count
                     guard remaining > 0 || number == 1 else { break }
+                    let length = min(Int64(partSize), remaining)
                     reply = try await streamed(.init(method: "PUT", bucket: bucket, key: key, query: query, idempotent: false),
-                                               length: min(Int64(partSize), remaining), from: &source)
+                                               length: length, endsBody: length == remaining, from: &source)
                 } else {
                     let spool = try Spool(directory: spoolDirectory)
                     let written = try await spool.fill(from: &source, limit: partSize)
@@ -427,6 +432,14 @@ struct BodySource<I: AsyncIteratorProtocol> where I.Element: Collection, I.Eleme
         out.withUnsafeBytes { md5.update(bufferPointer: $0) }
         count += Int64(out.count)
         return out
+    }
+
+    /// Reads on to the end of the body, which must come now: a body that verifies itself (a
+    /// checksum trailer, a payload hash) does so only once its iterator has ended.
+    mutating func expectEnd() async throws {
+        guard pending.isEmpty, try await iterator.next() == nil else {
+            throw BlockStoreError.incompleteBody("the body is longer than declared")
+        }
     }
 
     /// Gives back bytes just read (they will be read again, and hashed again, next).
