@@ -14,7 +14,12 @@ import time
 import uuid
 
 import boto3
+import lakefs
 import requests
+from botocore.config import Config
+from lakefs.client import Client
+
+from conftest import ADMIN_KEY_ID, ADMIN_SECRET, TarnProcess
 
 KEY_ID = "backendaccesskey"
 SECRET = "backend-secret-key-for-tests"
@@ -104,7 +109,7 @@ class SeaweedFS(S3Backend):
                      f"-master.port={ports['master']}", f"-master.port.grpc={ports['master'] + 10000}",
                      f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume'] + 10000}",
                      "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer'] + 10000}",
-                     "-s3", f"-s3.port={self.s3_port}", f"-s3.port.grpc={self.s3_port + 10000}", f"-s3.config={config}",
+                     "-s3", f"-s3.port={self.s3_port}", f"-s3.port.grpc={self.s3_port + 10000}", f"-s3.config={config}", "-s3.port.iceberg=0", "-s3.port.lance=0",
                      "-master.volumeSizeLimitMB=256", "-volume.max=50"]
         self.url = f"http://127.0.0.1:{self.s3_port}"
         self.start()
@@ -146,3 +151,53 @@ class Moto(S3Backend):
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{port}"
         wait_until_answering(self.url, self.proc, "moto")
+
+
+# Tarn servers in front of those backends, and the helpers their tests share.
+
+PART = 5 * 1024 * 1024
+
+
+def tarn_s3(url):
+    return boto3.client("s3", endpoint_url=url, aws_access_key_id=ADMIN_KEY_ID, aws_secret_access_key=ADMIN_SECRET,
+                        region_name="us-east-1", config=Config(signature_version="s3v4"))
+
+
+def api(url, method, path, **kw):
+    return requests.request(method, url + "/api/v1" + path, auth=(ADMIN_KEY_ID, ADMIN_SECRET), **kw)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+class Server:
+    """A Tarn whose s3:// namespaces live in `backend`, with its own data directory."""
+
+    def __init__(self, backend, endpoint=None, env=None):
+        self.dir = tempfile.mkdtemp(prefix="tarn-it-s3b-")
+        args = backend.tarn_args()
+        if endpoint:
+            args[1] = endpoint
+        self.tarn = TarnProcess(self.dir, extra_args=args + ["--blockstore-s3-upload-part-size", str(PART)], env=env)
+        self.url = self.tarn.url
+        self.client = Client(host=self.url, username=ADMIN_KEY_ID, password=ADMIN_SECRET)
+
+    def repo(self, namespace, name=None):
+        name = name or "s3b-" + uuid.uuid4().hex[:10]
+        return lakefs.Repository(name, client=self.client).create(storage_namespace=namespace)
+
+    def stop(self):
+        self.tarn.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def keys_under(backend, bucket, prefix):
+    out = []
+    for page in backend.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        out += [o["Key"] for o in page.get("Contents", [])]
+    return out

@@ -5,62 +5,15 @@ import hashlib
 import http.client
 import http.server
 import os
-import shutil
-import tempfile
 import threading
 import uuid
 
-import boto3
 import botocore
-import lakefs
 import pytest
 import requests
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
-from lakefs.client import Client
 
-from conftest import ADMIN_KEY_ID, ADMIN_SECRET, TarnProcess
-from s3backends import SeaweedFS, Moto
-
-PART = 5 * 1024 * 1024
-
-
-def tarn_s3(url):
-    return boto3.client("s3", endpoint_url=url, aws_access_key_id=ADMIN_KEY_ID, aws_secret_access_key=ADMIN_SECRET,
-                        region_name="us-east-1", config=Config(signature_version="s3v4"))
-
-
-def api(url, method, path, **kw):
-    return requests.request(method, url + "/api/v1" + path, auth=(ADMIN_KEY_ID, ADMIN_SECRET), **kw)
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-class Server:
-    """A Tarn whose s3:// namespaces live in `backend`, with its own data directory."""
-
-    def __init__(self, backend, endpoint=None, env=None):
-        self.dir = tempfile.mkdtemp(prefix="tarn-it-s3b-")
-        args = backend.tarn_args()
-        if endpoint:
-            args[1] = endpoint
-        self.tarn = TarnProcess(self.dir, extra_args=args + ["--blockstore-s3-upload-part-size", str(PART)], env=env)
-        self.url = self.tarn.url
-        self.client = Client(host=self.url, username=ADMIN_KEY_ID, password=ADMIN_SECRET)
-
-    def repo(self, namespace, name=None):
-        name = name or "s3b-" + uuid.uuid4().hex[:10]
-        return lakefs.Repository(name, client=self.client).create(storage_namespace=namespace)
-
-    def stop(self):
-        self.tarn.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+from s3backends import PART, Moto, SeaweedFS, Server, api, keys_under, rss_kib, tarn_s3
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +28,6 @@ def server(weed):
     s = Server(weed)
     yield s
     s.stop()
-
-
-def keys_under(backend, bucket, prefix):
-    out = []
-    for page in backend.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        out += [o["Key"] for o in page.get("Contents", [])]
-    return out
 
 
 def test_namespace_is_checked_and_marked_at_creation(weed, server):
