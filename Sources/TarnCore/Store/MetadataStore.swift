@@ -65,6 +65,15 @@ public protocol MetadataStore: Sendable {
     /// seconds); returns how many it deleted.
     func sweepDroppedStaging(limit: Int, droppedBefore: Int64) throws -> Int
 
+    // MARK: Detached staging (imports)
+    /// A fresh staging token that belongs to no branch: an import writes its entries there and
+    /// then commits them as one sorted change stream, leaving the branch's own staging alone.
+    func createDetachedStagingToken() throws -> Int64
+    /// Writes the changes under a detached token, atomically.
+    func stage(token: Int64, changes: [Change]) throws
+    /// Marks detached tokens dropped; `sweepDroppedStaging` removes their rows later.
+    func dropStagingTokens(_ tokens: [Int64]) throws
+
     // MARK: Tags
     func createTag(repository: String, tag: Tag) throws
     func tag(repository: String, name: String) throws -> Tag?

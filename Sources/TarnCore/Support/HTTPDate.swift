@@ -44,4 +44,31 @@ public enum HTTPDate {
             return 24
         }
     }
+
+    /// Unix seconds of an ISO 8601 UTC time (`2026-11-25T04:40:00.000Z`, fractions and a
+    /// trailing `Z` optional), as S3 listings write `LastModified`; nil if it is not one.
+    public static func parseISO8601(_ text: String) -> Int64? {
+        let b = Array(text.utf8)
+        guard b.count >= 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: " "),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":") else { return nil }
+        func number(_ at: Int, _ width: Int) -> Int64? {
+            var v: Int64 = 0
+            for i in at..<(at + width) {
+                guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
+                v = v * 10 + Int64(b[i] - UInt8(ascii: "0"))
+            }
+            return v
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        // Days from the civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return days * 86_400 + hour * 3_600 + minute * 60 + second
+    }
 }

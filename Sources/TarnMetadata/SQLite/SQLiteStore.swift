@@ -366,12 +366,27 @@ public final class SQLiteStore: MetadataStore {
             let s = try c.statement("SELECT staging_token FROM branches WHERE repository = ? AND name = ?")
             s.bind(.text(repository), .text(branch))
             guard try s.step() else { throw EngineError.branchNotFound(branch) }
-            let token = s.int(0)
-            for change in changes {
-                let insert = try c.statement("INSERT OR REPLACE INTO staging (token, path, entry) VALUES (?, ?, ?)")
-                insert.bind(.int(token), .text(change.path), change.entry.map { .blob(EntryCoding.encodeValue($0)) } ?? .null)
-                try insert.run()
-            }
+            try insertStaged(c, token: s.int(0), changes)
+        }
+    }
+
+    public func createDetachedStagingToken() throws -> Int64 {
+        try write { c in try newToken(c) }
+    }
+
+    public func stage(token: Int64, changes: [Change]) throws {
+        try write { c in try insertStaged(c, token: token, changes) }
+    }
+
+    public func dropStagingTokens(_ tokens: [Int64]) throws {
+        try write { c in try drop(tokens, c) }
+    }
+
+    private func insertStaged(_ c: SQLiteConnection, token: Int64, _ changes: [Change]) throws {
+        for change in changes {
+            let insert = try c.statement("INSERT OR REPLACE INTO staging (token, path, entry) VALUES (?, ?, ?)")
+            insert.bind(.int(token), .text(change.path), change.entry.map { .blob(EntryCoding.encodeValue($0)) } ?? .null)
+            try insert.run()
         }
     }
 
