@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TarnAuth
 import TarnBlock
+import TarnCatalog
 import TarnCore
 
 /// An error as the REST API returns it: a status and `{"message": ...}`. Every typed error of
@@ -52,6 +53,11 @@ public struct APIError: HTTPResponseError {
             switch e {
             case .userNotFound, .credentialsNotFound: return APIError(.notFound, e.description)
             case .invalidUserID: return APIError(.badRequest, e.description)
+            }
+        case let e as ImportError:
+            switch e {
+            case .notFound: return APIError(.notFound, e.description)
+            case .alreadyCompleted: return APIError(.conflict, e.description)
             }
         case is DecodingError: return APIError(.badRequest, "malformed request body")
         case let e as HTTPError: return APIError(e.status, e.body ?? e.status.reasonPhrase)

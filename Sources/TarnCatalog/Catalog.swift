@@ -10,6 +10,8 @@ public final class Catalog: Sendable {
     public let engine: VersioningEngine
     public let metadata: SQLiteStore
     public let blocks: BlockStores
+    /// Zero-copy imports running or recently ended (`Import.swift`).
+    let imports = ImportRegistry()
 
     /// Everything under one data directory: `tarn.sqlite` (+ `-trees`) and `objects/`, the root
     /// of the `local://` namespaces.

@@ -10,6 +10,8 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
     case transport(String)
     /// A local file could not be read or written.
     case local(String)
+    /// A long operation the server ran on its own (an import) ended in failure.
+    case failed(String)
 
     public var exitCode: Int32 {
         switch self {
@@ -21,13 +23,13 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
             case 412: return 4
             default: return 1
             }
-        case .transport, .local: return 1
+        case .transport, .local, .failed: return 1
         }
     }
 
     public var description: String {
         switch self {
-        case let .usage(m), let .transport(m), let .local(m): return m
+        case let .usage(m), let .transport(m), let .local(m), let .failed(m): return m
         case let .server(status, message, _):
             switch status {
             case 401 where message.contains("key ID or the secret"): return message

@@ -23,7 +23,7 @@ struct Tarn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tarn",
         abstract: "Git for data lakes: a lakeFS-compatible versioning server and its client.",
-        subcommands: [Serve.self, Repo.self, Branch.self, Tag.self, Commit.self, Log.self, Diff.self, Merge.self, CherryPick.self, FindMergeBase.self, Annotate.self, Show.self, FS.self, Local.self, Auth.self,
+        subcommands: [Serve.self, Repo.self, Branch.self, Tag.self, Commit.self, Log.self, Diff.self, Merge.self, CherryPick.self, FindMergeBase.self, ImportData.self, Annotate.self, Show.self, FS.self, Local.self, Auth.self,
                       Config.self, Doctor.self]
     )
 }

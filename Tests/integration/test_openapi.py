@@ -124,6 +124,12 @@ def test_every_operation_answers_as_documented(api):
     api.get(f"{r}/tags"), api.get(f"{r}/tags/v1")
     api.post(f"{r}/branches/main/revert", json={"ref": "main"})
     api.post(f"{r}/branches/main/cherry-pick", json={"ref": "dev"})
+    # This server has no S3 backend: an import is refused before it starts (test_import.py
+    # runs real ones against SeaweedFS).
+    imp = {"paths": [{"type": "common_prefix", "path": "s3://bucket/prefix/", "destination": "d/"}], "commit": {"message": "m"}}
+    assert api.post(f"{r}/branches/main/import", json=imp).status_code == 400
+    assert api.get(f"{r}/branches/main/import?id=none").status_code == 404
+    assert api.delete(f"{r}/branches/main/import?id=none").status_code == 404
     api.post(f"{r}/branches/main/objects?path=staged", data=b"s")
     api.put(f"{r}/branches/main", json={"type": "reset"})
     etag = api.get(f"{r}/settings/branch_protection").headers["ETag"]

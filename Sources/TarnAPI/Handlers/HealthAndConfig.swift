@@ -1,4 +1,5 @@
 import Hummingbird
+import TarnCatalog
 
 /// `GET /healthcheck`, `GET /config`, `/config/version`, `/config/storage`.
 enum HealthAndConfig {
@@ -15,7 +16,7 @@ enum HealthAndConfig {
         var upgrade_url = ""
     }
 
-    /// What a local-blockstore lakeFS reports (wire contract §1.4).
+    /// What a local-blockstore lakeFS reports (wire contract §1.4), import aside.
     struct StorageConfig: Codable, ResponseEncodable {
         var blockstore_type = "local"
         var blockstore_namespace_example = "local://example-bucket/"
@@ -57,9 +58,13 @@ enum HealthAndConfig {
         api.get("setup_lakefs") { _, _ in SetupState() }
     }
 
-    static func register<Context: RequestContext>(_ api: RouterGroup<Context>) {
-        api.get("config") { _, _ in Config() }
+    static func register<Context: RequestContext>(_ api: RouterGroup<Context>, catalog: Catalog) {
+        // Imports read s3:// locations through the server's S3 backend, so they are offered
+        // only when it has one.
+        let storage = catalog.blocks.s3 == nil ? StorageConfig()
+            : StorageConfig(import_support: true, import_validity_regex: "^s3://")
+        api.get("config") { _, _ in Config(storage_config: storage) }
         api.get("config/version") { _, _ in VersionConfig() }
-        api.get("config/storage") { _, _ in StorageConfig() }
+        api.get("config/storage") { _, _ in storage }
     }
 }

@@ -14,7 +14,7 @@ public func addAPIRoutes<Context: UserRequestContext>(to router: Router<Context>
         api.add(middleware: AuthMiddleware<Context>(authenticator: authenticator))
         Auth(authenticator: authenticator).register(api)
     }
-    HealthAndConfig.register(api)
+    HealthAndConfig.register(api, catalog: catalog)
     Repositories(catalog: catalog).register(api)
     Branches(catalog: catalog).register(api)
     Commits(catalog: catalog).register(api)
@@ -22,6 +22,7 @@ public func addAPIRoutes<Context: UserRequestContext>(to router: Router<Context>
     Tags(catalog: catalog).register(api)
     Objects(catalog: catalog).register(api)
     BranchProtection(catalog: catalog).register(api)
+    Import(catalog: catalog).register(api)
 }
 
 /// `prefix`, `after` and `amount` as lakeFS reads them: amount defaults to 100, values above

@@ -1,3 +1,4 @@
+import TarnCatalog
 import TarnCore
 
 // JSON shapes of the lakeFS API (`api/swagger.yml` components.schemas; wire contract §1.4).
@@ -193,4 +194,46 @@ struct ObjectErrorList: Codable, Sendable {
 struct ObjectCopyCreation: Codable, Sendable {
     var src_path: String
     var src_ref: String?
+}
+
+/// lakeFS's `ImportCreation`. `force` (import onto a protected branch in lakeFS Cloud) is
+/// accepted and has no effect: protected branches refuse imports like any commit.
+struct ImportCreation: Codable, Sendable {
+    struct Location: Codable, Sendable {
+        var type: String
+        var path: String
+        var destination: String
+    }
+
+    var paths: [Location]
+    var commit: CommitCreation
+    var force: Bool?
+}
+
+struct ImportCreationResponse: Codable, Sendable {
+    var id: String
+}
+
+/// lakeFS's `ImportStatus`: `update_time` as an RFC 3339 string, `commit` and `metarange_id`
+/// once completed, `error` once failed or cancelled.
+struct ImportStatusJSON: Codable, Sendable {
+    struct ErrorJSON: Codable, Sendable {
+        var message: String
+    }
+
+    var completed: Bool
+    var update_time: String
+    var ingested_objects: Int
+    var metarange_id: String?
+    var commit: CommitJSON?
+    var error: ErrorJSON?
+
+    init(_ s: ImportStatus) {
+        completed = s.completed
+        update_time = HTTPDate.iso8601(s.updatedAt)
+        ingested_objects = s.ingestedObjects
+        metarange_id = s.commit?.metarangeID
+        commit = s.commit.map(CommitJSON.init)
+        error = s.error.map { ErrorJSON(message: $0) }
+    }
 }
