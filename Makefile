@@ -3,8 +3,9 @@ SWIFT ?= swift
 RELEASE_SCRATCH ?= .build-release
 VENV ?= .venv-integration
 # Every `tarn-bench` subcommand; each starts what it measures (api, s3 and cli start `tarn`,
-# s3 also nginx as the reference; cli runs the tarn CLI against it).
-BENCHMARKS ?= engine api s3 cli
+# s3 also nginx as the reference; cli runs the tarn CLI against it; backend puts Tarn in
+# front of SeaweedFS, from the integration virtualenv, and measures both).
+BENCHMARKS ?= engine api s3 cli backend
 
 .PHONY: run test integration deps bench-deps bench bench-quick
 
@@ -24,16 +25,22 @@ test: deps
 	$(SWIFT) test
 	$(MAKE) integration
 
+# The suites that drive repositories through the REST API and the S3 gateway run a second time
+# with every repository on an s3:// namespace in a SeaweedFS the run starts (conftest.py).
+S3_BACKEND_SUITES ?= test_lakefs_clients.py test_lakefs_spec.py test_s3_gateway.py test_s3_pyarrow.py
+
 integration: $(VENV)/.installed
 	TARN_BIN="$$($(SWIFT) build --show-bin-path)/tarn" $(VENV)/bin/pytest -q Tests/integration
+	TARN_BIN="$$($(SWIFT) build --show-bin-path)/tarn" TARN_IT_BACKEND=seaweedfs $(VENV)/bin/pytest -q $(addprefix Tests/integration/,$(S3_BACKEND_SUITES))
 
 $(VENV)/.installed: Tests/integration/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r Tests/integration/requirements.txt
 	touch $@
 
-# nginx serves the same files as the S3 gateway in `tarn-bench s3`, the physical reference.
-bench-deps: deps
+# nginx serves the same files as the S3 gateway in `tarn-bench s3`, the physical reference;
+# `tarn-bench backend` runs SeaweedFS from the integration virtualenv.
+bench-deps: deps $(VENV)/.installed
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { apt-get update -qq && apt-get install -y -qq nginx-light; }
 
 # Benchmarks run in release builds kept apart from the debug build.
