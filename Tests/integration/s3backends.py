@@ -59,6 +59,18 @@ def wait_until_answering(url, proc, what, deadline=60):
     raise AssertionError(f"{what} did not answer within {deadline} s")
 
 
+def terminate(proc, grace=5):
+    """SIGTERM, then SIGKILL if it is still running after `grace` seconds. SeaweedFS 4.48 has
+    shut its servers down (volumes flushed) within milliseconds of SIGTERM but lingers about
+    15 s more before it exits; every test that stops one would wait for that."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class S3Backend:
     """A started S3 server: its URL, keys, and a boto3 client for checking what Tarn wrote."""
 
@@ -81,12 +93,7 @@ class S3Backend:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc)
         if self.directory:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -110,7 +117,7 @@ class SeaweedFS(S3Backend):
                      f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume'] + 10000}",
                      "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer'] + 10000}",
                      "-s3", f"-s3.port={self.s3_port}", f"-s3.port.grpc={self.s3_port + 10000}", f"-s3.config={config}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                     "-master.volumeSizeLimitMB=256", "-volume.max=50"]
+                     "-master.volumeSizeLimitMB=256", "-volume.max=50", "-volume.preStopSeconds=0"]
         self.url = f"http://127.0.0.1:{self.s3_port}"
         self.start()
 
@@ -137,8 +144,7 @@ class SeaweedFS(S3Backend):
 
     def pause_stop(self):
         """Stops the server but keeps its data, for `start` to bring it back."""
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
+        terminate(self.proc)
 
 
 class Moto(S3Backend):
