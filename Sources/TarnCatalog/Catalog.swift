@@ -31,19 +31,26 @@ public final class Catalog: Sendable {
     /// formed, not inside (or around) another repository's, reachable and writable.
     public func createRepository(name: String, storageNamespace: String, defaultBranch: String) async throws -> Repository {
         try blocks.validate(namespace: storageNamespace)
-        var after = ""
-        while true {
-            let page = try engine.listRepositories(after: after, amount: 1000)
-            if let other = page.items.first(where: { Self.overlap($0.storageNamespace, storageNamespace) && $0.name != name }) {
+        try forEachRepository { other in
+            if Self.overlap(other.storageNamespace, storageNamespace) && other.name != name {
                 throw BlockStoreError.namespaceRefused("\(storageNamespace) overlaps the storage namespace of repository \(other.name) (\(other.storageNamespace))")
             }
-            guard page.hasMore, let last = page.items.last else { break }
-            after = last.name
         }
         if (try? engine.repository(name)) == nil {
             try await blocks.claim(namespace: storageNamespace, repository: name)
         }
         return try engine.createRepository(name: name, storageNamespace: storageNamespace, defaultBranch: defaultBranch)
+    }
+
+    /// Calls `body` with every repository, a page at a time.
+    func forEachRepository(_ body: (Repository) throws -> Void) throws {
+        var after = ""
+        while true {
+            let page = try engine.listRepositories(after: after, amount: 1000)
+            try page.items.forEach(body)
+            guard page.hasMore, let last = page.items.last else { return }
+            after = last.name
+        }
     }
 
     /// Whether one namespace is the other or contains it (compared by path segments).

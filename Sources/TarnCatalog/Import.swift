@@ -127,6 +127,13 @@ extension Catalog {
         guard blocks.s3 != nil else {
             throw BlockStoreError.unsupportedNamespace("import: this server has no S3 backend to read \(locations[0].source) through")
         }
+        // Tarn's own objects are not imported: entries would point at bytes Tarn manages (and
+        // may one day collect) as if they were someone else's.
+        try forEachRepository { repo in
+            for l in locations where Self.overlap(repo.storageNamespace, l.source) {
+                throw EngineError.invalidArgument("import: \(l.source) overlaps the storage namespace of repository \(repo.name) (\(repo.storageNamespace))")
+            }
+        }
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         imports.add(ImportStatus(id: id, repository: repository, branch: branch, updatedAt: Int64(Date().timeIntervalSince1970)))
         let task = Task.detached { [self] in

@@ -125,6 +125,10 @@ def test_import_requests_are_checked_and_failures_commit_nothing(weed, server, s
     assert r.status_code == 400 and "s3://" in r.json()["message"]
     r = api(server.url, "POST", base, json={"paths": [{"type": "folder", "path": f"s3://{bucket}/raw/", "destination": ""}], "commit": commit})
     assert r.status_code == 400 and "common_prefix or object" in r.json()["message"]
+    # Tarn's own objects (under this repository's namespace) are not imported.
+    r = api(server.url, "POST", base, json={"paths": [{"type": "common_prefix", "path": repo.properties.storage_namespace + "/data/",
+                                                       "destination": ""}], "commit": commit})
+    assert r.status_code == 400 and "overlaps the storage namespace" in r.json()["message"]
     r = api(server.url, "POST", f"/repositories/{repo.id}/branches/nope/import",
             json={"paths": [{"type": "common_prefix", "path": f"s3://{bucket}/raw/", "destination": ""}], "commit": commit})
     assert r.status_code == 404
