@@ -242,7 +242,7 @@ public final class S3BlockStore: BlockStore {
                 guard let etag = S3Client.element("ETag", in: reply.body) else {
                     throw BlockStoreError.backend("UploadPartCopy of \(part) answered without an ETag")
                 }
-                etags.append(etag.replacingOccurrences(of: "&quot;", with: "\""))
+                etags.append(etag)  // unescaped: `&quot;…&quot;` is `"…"`
             }
             try await complete(bucket: loc.bucket, key: key, uploadID: uploadID, etags: etags)
         } catch {
@@ -325,76 +325,6 @@ public final class S3BlockStore: BlockStore {
         if let token { query.append(("continuation-token", token)) }
         let reply = try await client.send(.init(method: "GET", bucket: loc.bucket, query: query))
         return ListedPage(xml: reply.body, bucket: loc.bucket)
-    }
-}
-
-/// Objects of one ListObjectsV2 page.
-public struct ListedPage: Sendable {
-    public struct Object: Sendable, Equatable {
-        /// `s3://bucket/key`: the address an imported entry keeps.
-        public var uri: String
-        public var key: String
-        public var size: Int64
-        public var etag: String
-        public var lastModified: String
-    }
-    public var objects: [Object]
-    /// The token of the next page; nil when this was the last.
-    public var next: String?
-
-    init(xml: [UInt8], bucket: String) {
-        let text = String(decoding: xml, as: UTF8.self)
-        func field(_ name: String, _ s: Substring) -> String? {
-            guard let a = s.range(of: "<\(name)>"), let b = s.range(of: "</\(name)>", range: a.upperBound..<s.endIndex) else { return nil }
-            return XMLText.unescape(s[a.upperBound..<b.lowerBound])
-        }
-        var objects: [Object] = []
-        var rest = text[...]
-        while let a = rest.range(of: "<Contents>"), let b = rest.range(of: "</Contents>", range: a.upperBound..<rest.endIndex) {
-            let block = rest[a.upperBound..<b.lowerBound]
-            if let key = field("Key", block) {
-                objects.append(Object(uri: "s3://\(bucket)/\(key)", key: key, size: Int64(field("Size", block) ?? "") ?? 0,
-                                      etag: (field("ETag", block) ?? "").replacingOccurrences(of: "\"", with: ""),
-                                      lastModified: field("LastModified", block) ?? ""))
-            }
-            rest = rest[b.upperBound...]
-        }
-        self.objects = objects
-        let truncated = field("IsTruncated", text[...]) == "true"
-        next = truncated ? field("NextContinuationToken", text[...]) : nil
-    }
-}
-
-/// XML character data back to text: the five entities and numeric references.
-enum XMLText {
-    static func unescape(_ s: Substring) -> String {
-        guard s.contains("&") else { return String(s) }
-        var out = ""
-        var i = s.startIndex
-        while i < s.endIndex {
-            if s[i] == "&", let semi = s[i...].firstIndex(of: ";") {
-                let name = s[s.index(after: i)..<semi]
-                var replacement: String?
-                switch name {
-                case "amp": replacement = "&"
-                case "lt": replacement = "<"
-                case "gt": replacement = ">"
-                case "quot": replacement = "\""
-                case "apos": replacement = "'"
-                default:
-                    if name.hasPrefix("#x"), let v = UInt32(name.dropFirst(2), radix: 16), let u = Unicode.Scalar(v) { replacement = String(u) }
-                    else if name.hasPrefix("#"), let v = UInt32(name.dropFirst()), let u = Unicode.Scalar(v) { replacement = String(u) }
-                }
-                if let replacement {
-                    out += replacement
-                    i = s.index(after: semi)
-                    continue
-                }
-            }
-            out.append(s[i])
-            i = s.index(after: i)
-        }
-        return out
     }
 }
 

@@ -92,7 +92,8 @@ final class S3Client: @unchecked Sendable {
         if case let .stream(channel, _) = r.body, channel.delivered > 0 { return false }
         switch outcome {
         case .failure(let f): return f.code > 0  // curl's own codes; -1 is a body that failed
-        case .success(let reply): return reply.status == 500 || reply.status == 503 || Self.errorCode(reply.body) == "SlowDown"
+        // Only an error answer can say SlowDown: a 2xx body (a listing page) is not searched.
+        case .success(let reply): return reply.status == 500 || reply.status == 503 || (reply.status >= 400 && Self.errorCode(reply.body) == "SlowDown")
         }
     }
 
@@ -134,9 +135,7 @@ final class S3Client: @unchecked Sendable {
 
     /// The text of the first `<name>…</name>` in a small XML document.
     static func element(_ name: String, in body: [UInt8]) -> String? {
-        let text = String(decoding: body, as: UTF8.self)
-        guard let open = text.range(of: "<\(name)>"), let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex) else { return nil }
-        return String(text[open.upperBound..<close.lowerBound])
+        XMLScan.text(name, in: body, 0..<body.count)
     }
 
     /// A non-2xx answer as the error the wire layers map: missing keys stay "not found",
