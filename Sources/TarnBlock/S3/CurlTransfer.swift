@@ -84,12 +84,10 @@ final class CurlClient: @unchecked Sendable {
         if !kept { curl_easy_cleanup(h) }
     }
 
-    /// Runs `work` on a thread of its own and returns its result.
+    /// Runs `work` on a transfer thread of its own and returns its result.
     static func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { (c: CheckedContinuation<T, Never>) in
-            let thread = Thread { c.resume(returning: work()) }
-            thread.stackSize = 512 << 10
-            thread.start()
+            TransferThreads.shared.run { c.resume(returning: work()) }
         }
     }
 
@@ -210,24 +208,28 @@ private let readCallback: tarn_curl_data_cb = { buffer, size, count, p in
     }
 }
 
+/// One header line at a time, parsed on bytes (it runs for every line of every response).
 private let headerCallback: tarn_curl_data_cb = { buffer, size, count, p in
     let ctx = context(p)
     let n = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: n), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    let line = UnsafeRawBufferPointer(start: buffer, count: n)
+    func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+    if n >= 5, line.starts(with: "HTTP/".utf8) {
         // A new response (after `100 Continue`, or a retry inside curl): start over.
-        let parts = line.split(separator: " ", maxSplits: 2)
-        ctx.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        let parts = line.split(separator: 0x20, maxSplits: 2)
+        ctx.status = parts.count > 1 ? Int(String(decoding: parts[1], as: UTF8.self)) ?? 0 : 0
         ctx.headers = [:]
-    } else if line == "\r\n" || line == "\n" {
+    } else if line.allSatisfy(isSpace) {
         if ctx.status >= 200 {
             ctx.streaming = ctx.stream != nil && (200..<300).contains(ctx.status)
             ctx.onHeaders?(ctx.status, ctx.headers)
         }
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-        ctx.headers[name] = value
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        let name = String(decoding: line[..<colon].map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+        var start = colon + 1, end = n
+        while start < end, isSpace(line[start]) { start += 1 }
+        while end > start, isSpace(line[end - 1]) { end -= 1 }
+        ctx.headers[name] = String(decoding: line[start..<end], as: UTF8.self)
     }
     return n
 }

@@ -281,7 +281,7 @@ public final class S3BlockStore: BlockStore {
         let client = self.client
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
             let answered = OnceFlag()
-            let thread = Thread {
+            TransferThreads.shared.run {
                 let outcome = client.sendBlocking(r, stream: channel) { status, _ in
                     if (200..<300).contains(status), answered.claim() { c.resume() }
                 }
@@ -290,8 +290,6 @@ public final class S3BlockStore: BlockStore {
                 case let .failure(e): channel.fail(e); if answered.claim() { c.resume(throwing: e) }
                 }
             }
-            thread.stackSize = 512 << 10
-            thread.start()
         }
     }
 

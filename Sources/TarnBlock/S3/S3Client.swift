@@ -16,9 +16,19 @@ final class S3Client: @unchecked Sendable {
     private var key: (scope: SigV4.Scope, key: SymmetricKey)?
     private let keyLock = NSLock()
 
+    /// The endpoint's parts, parsed once: URLComponents per request cost more than the
+    /// signature.
+    private let endpoint: (scheme: String, host: String, path: String, pathStyle: Bool)?
+
     init(settings: S3Settings) {
         self.settings = settings
         curl = CurlClient(connectTimeout: settings.connectTimeout, stallTimeout: settings.stallTimeout)
+        let (base, pathStyle) = settings.base
+        if let parsed = URLComponents(string: base), let scheme = parsed.scheme, let host = parsed.host {
+            endpoint = (scheme, parsed.port.map { "\(host):\($0)" } ?? host, parsed.path, pathStyle)
+        } else {
+            endpoint = nil
+        }
     }
 
     /// A request before signing: bucket, decoded key, query, extra lower-case headers.
@@ -54,12 +64,10 @@ final class S3Client: @unchecked Sendable {
 
     /// The signed HTTP call for `r`, made fresh for each attempt (the date is signed).
     func signed(_ r: Request) -> HTTPCall {
-        let (base, pathStyle) = settings.base
-        guard let parsed = URLComponents(string: base), let scheme = parsed.scheme, var host = parsed.host else {
-            return HTTPCall(method: r.method, url: base, headers: [:])
+        guard let (scheme, endpointHost, endpointPath, pathStyle) = endpoint else {
+            return HTTPCall(method: r.method, url: settings.base.url, headers: [:])
         }
-        if let port = parsed.port { host += ":\(port)" }
-        var path = parsed.path
+        var host = endpointHost, path = endpointPath
         if pathStyle { path += "/" + r.bucket } else { host = r.bucket + "." + host }
         if !r.key.isEmpty || pathStyle == false { path += "/" + r.key }
         let (day, stamp) = Self.amzDate(Date())
