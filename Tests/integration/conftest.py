@@ -104,3 +104,21 @@ def repo(client, s3_backend):
     """A fresh repository with its own namespace (local, or in the session's S3 backend)."""
     name = "it-" + uuid.uuid4().hex[:12]
     return lakefs.Repository(name, client=client).create(storage_namespace=namespace_for(name, s3_backend))
+
+
+# A SeaweedFS per test module and a Tarn keeping its s3:// namespaces there, for the modules
+# that test the S3 backing store itself (test_s3_backend.py, test_import.py).
+@pytest.fixture(scope="module")
+def weed():
+    from s3backends import SeaweedFS
+    w = SeaweedFS()
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="module")
+def server(weed):
+    from s3backends import Server
+    s = Server(weed)
+    yield s
+    s.stop()

@@ -12,23 +12,9 @@ import lakefs
 import pytest
 
 from conftest import ADMIN_KEY_ID, ADMIN_SECRET
-from s3backends import SeaweedFS, Server, api, keys_under, tarn_s3
+from s3backends import api, keys_under, tarn_s3
 
 SOURCE_OBJECTS = 2_500  # three listing pages of 1,000
-
-
-@pytest.fixture(scope="module")
-def weed():
-    w = SeaweedFS()
-    yield w
-    w.stop()
-
-
-@pytest.fixture(scope="module")
-def server(weed):
-    s = Server(weed)
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")

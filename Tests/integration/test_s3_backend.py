@@ -16,20 +16,6 @@ from boto3.s3.transfer import TransferConfig
 from s3backends import PART, Moto, SeaweedFS, Server, api, keys_under, rss_kib, tarn_s3
 
 
-@pytest.fixture(scope="module")
-def weed():
-    w = SeaweedFS()
-    yield w
-    w.stop()
-
-
-@pytest.fixture(scope="module")
-def server(weed):
-    s = Server(weed)
-    yield s
-    s.stop()
-
-
 def test_namespace_is_checked_and_marked_at_creation(weed, server):
     bucket = weed.make_bucket()
     repo = server.repo(f"s3://{bucket}/lake")
