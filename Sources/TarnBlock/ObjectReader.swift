@@ -54,8 +54,7 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
             let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pread(fd, $0.baseAddress, count, off_t(offset)) }
             guard n > 0 else { throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)") }
         case let .remote(channel):
-            guard let chunk = try await channel.read() else { throw BlockStoreError.io("object shorter than expected") }
-            buffer.writeBytes(chunk)
+            guard try await channel.read(into: &buffer, max: count) else { throw BlockStoreError.io("object shorter than expected") }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// A bounded queue of byte chunks between an async task and a thread that blocks (libcurl's
 /// callbacks run on a transfer thread and must answer synchronously). Either side may be the
@@ -113,6 +114,37 @@ final class ByteChannel: @unchecked Sendable {
                 return finished ? .success(nil) : nil
             }
             if let next { return try next.get() }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                condition.lock()
+                if failure != nil || finished || !chunks.isEmpty { condition.unlock(); c.resume(); return }
+                waiter = c
+                condition.unlock()
+            }
+        }
+    }
+
+    /// Moves up to `max` of the queued bytes into `buffer`, waiting until some are queued;
+    /// false at the end. A reader that takes everything queued at once makes one NIO write of
+    /// many curl callbacks' worth instead of one per callback.
+    func read(into buffer: inout ByteBuffer, max: Int) async throws -> Bool {
+        while true {
+            let outcome: Result<Bool, Error>? = condition.withLock {
+                if let failure { return .failure(failure) }
+                guard !chunks.isEmpty else { return finished ? .success(false) : nil }
+                var copied = 0
+                while copied < max, !chunks.isEmpty {
+                    let n = Swift.min(max - copied, chunks[0].count - headOffset)
+                    buffer.writeBytes(chunks[0][headOffset..<(headOffset + n)])
+                    copied += n
+                    headOffset += n
+                    if headOffset == chunks[0].count { chunks.removeFirst(); headOffset = 0 }
+                }
+                queued -= copied
+                delivered += Int64(copied)
+                wakeAll()
+                return .success(true)
+            }
+            if let outcome { return try outcome.get() }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 condition.lock()
                 if failure != nil || finished || !chunks.isEmpty { condition.unlock(); c.resume(); return }
