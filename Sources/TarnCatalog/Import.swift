@@ -36,12 +36,14 @@ public struct ImportStatus: Sendable {
     public var ingestedObjects = 0
     public var commit: Commit?
     public var error: String?
+    /// Listing is over and the commit is being made: too late to cancel.
+    var committing = false
 }
 
 /// Failures of an import request, mapped to wire errors by the REST layer.
 public enum ImportError: Error, Sendable, CustomStringConvertible {
     case notFound(String)
-    /// Cancelling an import that has already ended.
+    /// Cancelling an import that has already ended, or is making its commit.
     case alreadyCompleted(String)
 
     public var description: String {
@@ -98,10 +100,18 @@ final class ImportRegistry: Sendable {
         }
     }
 
+    /// Moves the import to its commit unless it was cancelled first (then throws).
+    func startCommitting(_ id: String) throws {
+        try imports.withLock { all in
+            if all[id]?.task?.isCancelled ?? false { throw CancellationError() }
+            all[id]?.status.committing = true
+        }
+    }
+
     func cancel(_ id: String) throws {
         try imports.withLock { all in
             guard let running = all[id] else { throw ImportError.notFound(id) }
-            guard let task = running.task else { throw ImportError.alreadyCompleted(id) }
+            guard let task = running.task, !running.status.committing else { throw ImportError.alreadyCompleted(id) }
             task.cancel()
         }
     }
@@ -163,7 +173,8 @@ extension Catalog {
             for location in locations {
                 try await ingest(location, into: gathered) { count in self.imports.update(id) { $0.ingestedObjects += count } }
             }
-            try Task.checkCancellation()
+            // Past this point a cancel is refused (409), so the answer to it is never wrong.
+            try imports.startCommitting(id)
             let replaced = locations.filter { $0.kind == .commonPrefix }.map(\.destination)
             let commit = try await background {
                 try $0.commitImport(gathered, repository: repository, branch: branch, replacing: replaced, options)
