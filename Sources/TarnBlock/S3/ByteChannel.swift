@@ -114,12 +114,7 @@ final class ByteChannel: @unchecked Sendable {
                 return finished ? .success(nil) : nil
             }
             if let next { return try next.get() }
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                condition.lock()
-                if failure != nil || finished || !chunks.isEmpty { condition.unlock(); c.resume(); return }
-                waiter = c
-                condition.unlock()
-            }
+            await untilReadable()
         }
     }
 
@@ -145,12 +140,17 @@ final class ByteChannel: @unchecked Sendable {
                 return .success(true)
             }
             if let outcome { return try outcome.get() }
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                condition.lock()
-                if failure != nil || finished || !chunks.isEmpty { condition.unlock(); c.resume(); return }
-                waiter = c
-                condition.unlock()
-            }
+            await untilReadable()
+        }
+    }
+
+    /// Returns once there is something for the async reader: bytes, the end, or a failure.
+    private func untilReadable() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            if failure != nil || finished || !chunks.isEmpty { condition.unlock(); c.resume(); return }
+            waiter = c
+            condition.unlock()
         }
     }
 
