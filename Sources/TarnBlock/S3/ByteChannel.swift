@@ -66,20 +66,27 @@ final class ByteChannel: @unchecked Sendable {
         if let failure { throw failure }
         guard !chunks.isEmpty else { return 0 }
         var copied = 0
-        while copied < max, !chunks.isEmpty {
-            let n = chunks[0].withUnsafeBytes { src -> Int in
-                let n = Swift.min(max - copied, src.count - headOffset)
-                (into + copied).copyMemory(from: src.baseAddress! + headOffset, byteCount: n)
-                return n
-            }
-            copied += n
+        take(upTo: max) { piece in
+            piece.withUnsafeBytes { (into + copied).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            copied += piece.count
+        }
+        return copied
+    }
+
+    /// Hands the reader up to `max` queued bytes, piece by piece, and frees their room for the
+    /// writer. Called with the lock held.
+    private func take(upTo max: Int, _ sink: (ArraySlice<UInt8>) -> Void) {
+        var taken = 0
+        while taken < max, !chunks.isEmpty {
+            let n = Swift.min(max - taken, chunks[0].count - headOffset)
+            sink(chunks[0][headOffset..<(headOffset + n)])
+            taken += n
             headOffset += n
             if headOffset == chunks[0].count { chunks.removeFirst(); headOffset = 0 }
         }
-        queued -= copied
-        delivered += Int64(copied)
+        queued -= taken
+        delivered += Int64(taken)
         wakeAll()
-        return copied
     }
 
     // MARK: blocking writer, async reader (downloads)
@@ -126,17 +133,7 @@ final class ByteChannel: @unchecked Sendable {
             let outcome: Result<Bool, Error>? = condition.withLock {
                 if let failure { return .failure(failure) }
                 guard !chunks.isEmpty else { return finished ? .success(false) : nil }
-                var copied = 0
-                while copied < max, !chunks.isEmpty {
-                    let n = Swift.min(max - copied, chunks[0].count - headOffset)
-                    buffer.writeBytes(chunks[0][headOffset..<(headOffset + n)])
-                    copied += n
-                    headOffset += n
-                    if headOffset == chunks[0].count { chunks.removeFirst(); headOffset = 0 }
-                }
-                queued -= copied
-                delivered += Int64(copied)
-                wakeAll()
+                take(upTo: max) { buffer.writeBytes($0) }
                 return .success(true)
             }
             if let outcome { return try outcome.get() }
