@@ -24,8 +24,12 @@ import Testing
         try e.setBranchProtection(repository: "repo", patterns: ["ma*"])
 
         #expect(throws: EngineError.protectedBranch(branch: "main", action: "write to")) { try e.put("repo", "main", "b") }
-        #expect(throws: EngineError.protectedBranch(branch: "main", action: "write to")) {
+        #expect(throws: EngineError.protectedBranch(branch: "main", action: "delete from")) {
             try e.deleteObject(repository: "repo", branch: "main", path: "a")
+        }
+        // Even a path that is not there: protection answers before existence.
+        #expect(throws: EngineError.protectedBranch(branch: "main", action: "delete from")) {
+            try e.deleteObject(repository: "repo", branch: "main", path: "missing")
         }
         #expect(throws: EngineError.protectedBranch(branch: "main", action: "commit to")) {
             try e.commit(repository: "repo", branch: "main", CommitOptions(message: "m", allowEmpty: true))

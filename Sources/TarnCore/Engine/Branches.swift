@@ -29,6 +29,7 @@ extension VersioningEngine {
         let repo = try requireRepository(repository)
         guard name != repo.defaultBranch else { throw EngineError.notAllowed("cannot delete the default branch \(name)") }
         _ = try requireBranch(repository, name)
+        try requireUnprotected(repository, name, action: "delete")
         try store.deleteBranch(repository: repository, name: name)
     }
 

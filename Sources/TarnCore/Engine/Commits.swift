@@ -16,14 +16,21 @@ public struct CommitOptions: Sendable {
     }
 }
 
+/// Called with a commit that is about to become a branch's head, while the branch is locked in
+/// this process; throwing refuses it. Pre-commit and pre-merge hooks run here, so they see the
+/// commit ID that will be created.
+public typealias CommitGate = (Commit) throws -> Void
+
 extension VersioningEngine {
     static let maxCommitAttempts = 8
 
     /// Commits the branch's staged changes. The staging token is sealed first, so writers carry
     /// on under a fresh token for the whole commit; the head then moves by compare-and-swap.
     /// Cost follows the number of changes and the ranges they touch, not the tree size.
+    /// `gate` sees the commit before the head moves (pre-commit hooks) and can refuse it by
+    /// throwing; the branch then keeps its head and its staged changes.
     @discardableResult
-    public func commit(repository: String, branch: String, _ options: CommitOptions) throws -> Commit {
+    public func commit(repository: String, branch: String, _ options: CommitOptions, gate: CommitGate? = nil) throws -> Commit {
         let initial = try requireBranch(repository, branch)
         try requireUnprotected(repository, branch, action: "commit to")
         if !options.allowEmpty, try !store.hasStagedChanges(tokens: initial.readTokens) {
@@ -40,6 +47,7 @@ extension VersioningEngine {
                 let commit = Commit(parents: [head.id], metarangeID: tree, message: options.message,
                                     committer: options.committer, createdAt: options.date ?? clock(),
                                     metadata: options.metadata, generation: head.generation + 1)
+                try gate?(commit)
                 if try store.completeCommit(repository: repository, expected: state, commit: commit) {
                     commits.insert(commit, for: repository + "/" + commit.id, cost: 1)
                     return commit

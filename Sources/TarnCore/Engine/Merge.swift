@@ -24,7 +24,8 @@ extension VersioningEngine {
     /// The destination must have no uncommitted changes. The merge commit's parents are
     /// `[destination head, source]` (only the destination for a squash merge).
     @discardableResult
-    public func merge(repository: String, source: String, into destination: String, _ options: MergeOptions = MergeOptions()) throws -> Commit {
+    public func merge(repository: String, source: String, into destination: String, _ options: MergeOptions = MergeOptions(),
+                      gate: CommitGate? = nil) throws -> Commit {
         let sourceCommit = try resolveCommit(repository: repository, ref: source)
         return try withBranchLock(repository, destination) {
             let dest = try cleanBranch(repository, destination)
@@ -38,7 +39,7 @@ extension VersioningEngine {
                 strategy: options.strategy, allowEmpty: options.allowEmpty,
                 parents: options.squash ? [destCommit] : [destCommit, sourceCommit],
                 message: options.message ?? "Merge '\(source)' into '\(destination)'",
-                committer: options.committer, metadata: metadata)
+                committer: options.committer, metadata: metadata, gate: gate)
             return commit
         }
     }
@@ -47,8 +48,8 @@ extension VersioningEngine {
     /// for merge commits) with a new commit on `branch`.
     @discardableResult
     public func revert(repository: String, branch: String, ref: String, parentNumber: Int = 0,
-                       committer: String = "", message: String? = nil, allowEmpty: Bool = false) throws -> Commit {
-        try replay(repository: repository, branch: branch, ref: ref, parentNumber: parentNumber, undo: true) { target in
+                       committer: String = "", message: String? = nil, allowEmpty: Bool = false, gate: CommitGate? = nil) throws -> Commit {
+        try replay(repository: repository, branch: branch, ref: ref, parentNumber: parentNumber, undo: true, gate: gate) { target in
             (message ?? "Revert \(target.id)", committer, [:], allowEmpty)
         }
     }
@@ -57,15 +58,15 @@ extension VersioningEngine {
     /// the original message and metadata.
     @discardableResult
     public func cherryPick(repository: String, branch: String, ref: String, parentNumber: Int = 0,
-                           committer: String = "") throws -> Commit {
-        try replay(repository: repository, branch: branch, ref: ref, parentNumber: parentNumber, undo: false) { picked in
+                           committer: String = "", gate: CommitGate? = nil) throws -> Commit {
+        try replay(repository: repository, branch: branch, ref: ref, parentNumber: parentNumber, undo: false, gate: gate) { picked in
             (picked.message, committer, picked.metadata, false)
         }
     }
 
     /// Three-way application of one commit's change (parent → commit, or commit → parent to
     /// undo it) onto a clean branch, as a single-parent commit described by `describe`.
-    private func replay(repository: String, branch: String, ref: String, parentNumber: Int, undo: Bool,
+    private func replay(repository: String, branch: String, ref: String, parentNumber: Int, undo: Bool, gate: CommitGate?,
                         describe: (Commit) -> (message: String, committer: String, metadata: [String: String], allowEmpty: Bool)) throws -> Commit {
         let target = try resolveCommit(repository: repository, ref: ref)
         let parent = try chosenParent(of: target, parentNumber: parentNumber, repository: repository)
@@ -78,7 +79,7 @@ extension VersioningEngine {
                 base: undo ? target.metarangeID : parent.metarangeID,
                 source: undo ? parent.metarangeID : target.metarangeID,
                 strategy: .none, allowEmpty: allowEmpty, parents: [head],
-                message: message, committer: committer, metadata: metadata)
+                message: message, committer: committer, metadata: metadata, gate: gate)
         }
     }
 
@@ -126,7 +127,7 @@ extension VersioningEngine {
     /// Applies base→source onto the branch head's tree and moves the head with a CAS.
     private func applyThreeWay(repository: String, branch: Branch, base: String, source: String,
                                strategy: MergeStrategy, allowEmpty: Bool, parents: [Commit],
-                               message: String, committer: String, metadata: [String: String]) throws -> Commit {
+                               message: String, committer: String, metadata: [String: String], gate: CommitGate?) throws -> Commit {
         let destTree = parents[0].metarangeID
         var changes = try MergeChangeSource(tree: trees, base: base, source: source, dest: destTree, strategy: strategy)
         let tree = try TreeWriter(tree: trees, policy: policy).apply(&changes, to: destTree)
@@ -135,6 +136,7 @@ extension VersioningEngine {
         let commit = Commit(parents: parents.map(\.id), metarangeID: tree, message: message, committer: committer,
                             createdAt: clock(), metadata: metadata,
                             generation: (parents.map(\.generation).max() ?? 0) + 1)
+        try gate?(commit)
         guard try store.completeCommit(repository: repository, expected: branch, commit: commit) else {
             throw EngineError.concurrentUpdate(branch: branch.name)
         }

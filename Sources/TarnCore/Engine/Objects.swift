@@ -29,8 +29,10 @@ extension VersioningEngine {
         try stage(repository: repository, branch: branch, changes: [.put(entry)])
     }
 
-    /// Deletes an object from a branch; `objectNotFound` if the branch does not have it.
+    /// Deletes an object from a branch; `objectNotFound` if the branch does not have it. A
+    /// protected branch refuses first, so an S3 delete of a missing key is not a silent 204.
     public func deleteObject(repository: String, branch: String, path: String) throws {
+        try requireUnprotected(repository, branch, action: "delete from")
         _ = try getObject(repository: repository, ref: branch, path: path)
         try stage(repository: repository, branch: branch, changes: [.delete(path)])
     }

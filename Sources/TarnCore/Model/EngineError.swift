@@ -23,6 +23,9 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case protectedBranch(branch: String, action: String)
     /// An update conditioned on a version that is no longer current (If-Match).
     case preconditionFailed(String)
+    /// A `pre-*` hook failed or timed out: the operation was not made. The message names the
+    /// run, the action, the hook and the reason.
+    case hookAborted(String)
     /// The destination of a merge (or a revert / cherry-pick target) has uncommitted changes.
     case dirtyBranch(String)
     /// Nothing to commit or merge, and the caller did not allow an empty commit.
@@ -52,6 +55,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .notAllowed(message): return "operation not allowed: \(message)"
         case let .protectedBranch(branch, action): return "cannot \(action) protected branch \(branch)"
         case let .preconditionFailed(message): return "precondition failed: \(message)"
+        case let .hookAborted(message): return message
         case let .dirtyBranch(name): return "branch has uncommitted changes: \(name)"
         case .noChanges: return "no changes"
         case let .conflict(paths): return "conflict on \(paths.count) path(s): \(paths.prefix(10).joined(separator: ", "))"
