@@ -69,8 +69,8 @@ public final class SQLiteStore: MetadataStore {
     /// Applied schema versions of the refs file, oldest first.
     public func schemaVersions() throws -> [Int] { try refs.schemaVersions() }
 
-    private func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T { try refs.write(body) }
-    private func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T { try refs.read(body) }
+    func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T { try refs.write(body) }
+    func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T { try refs.read(body) }
 
     // MARK: Row helpers
 
@@ -110,7 +110,7 @@ public final class SQLiteStore: MetadataStore {
                       .text(repository), .text(b.name)).run()
     }
 
-    private func repositoryExists(_ c: SQLiteConnection, _ name: String) throws -> Bool {
+    func repositoryExists(_ c: SQLiteConnection, _ name: String) throws -> Bool {
         try c.statement("SELECT 1 FROM repositories WHERE name = ?").bind(.text(name)).step()
     }
 
@@ -127,7 +127,7 @@ public final class SQLiteStore: MetadataStore {
     }
 
     /// Steps a statement, collecting rows while `take` returns a value, up to `limit`.
-    private func collect<T>(_ s: SQLiteStatement, limit: Int, _ take: (SQLiteStatement) throws -> T?) throws -> [T] {
+    func collect<T>(_ s: SQLiteStatement, limit: Int, _ take: (SQLiteStatement) throws -> T?) throws -> [T] {
         var out: [T] = []
         while out.count < limit, try s.step() {
             guard let v = try take(s) else { break }
@@ -201,7 +201,7 @@ public final class SQLiteStore: MetadataStore {
             var tokens: [Int64] = []
             while try s.step() { tokens += [s.int(0)] + Self.tokens(s.text(1)) }
             try drop(tokens, c)
-            for table in ["branches", "tags", "commits", "branch_protection"] {
+            for table in ["branches", "tags", "commits", "branch_protection", "action_runs", "hook_runs"] {
                 try c.statement("DELETE FROM \(table) WHERE repository = ?").bind(.text(name)).run()
             }
             try c.statement("DELETE FROM repositories WHERE name = ?").bind(.text(name)).run()
