@@ -68,6 +68,13 @@ let package = Package(
         // Use cases over the engine and the block stores; what every wire module talks to.
         .target(name: "TarnCatalog", dependencies: ["TarnCore", "TarnMetadata", "TarnBlock", .product(name: "Crypto", package: "swift-crypto"),
                                                     .product(name: "Metrics", package: "swift-metrics")]),
+        // Action files and the hooks they run (webhook over AsyncHTTPClient, exec as a child
+        // process); the catalog calls it through TarnCore's HookRunner protocol.
+        .target(
+            name: "TarnActions",
+            dependencies: ["TarnCore", .product(name: "Yams", package: "Yams"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // The lakeFS-compatible REST API (/api/v1): handlers, JSON models, error mapping.
         .target(
             name: "TarnAPI",
@@ -85,7 +92,7 @@ let package = Package(
         // Wiring: configuration, listeners, lifecycle.
         .target(
             name: "TarnServer",
-            dependencies: ["TarnAPI", "TarnS3", "TarnCatalog", "TarnAuth", "TarnBlock", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["TarnAPI", "TarnS3", "TarnCatalog", "TarnActions", "TarnAuth", "TarnBlock", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Yams", package: "Yams"), .product(name: "Prometheus", package: "swift-prometheus"),
@@ -99,7 +106,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tarn",
-            dependencies: ["TarnServer", "TarnClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TarnServer", "TarnClient", "TarnActions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "tarn-bench", dependencies: ["TarnCore", "TarnMetadata", "TarnClient", .product(name: "Crypto", package: "swift-crypto")]),
         // Child process for the crash test: commits in a loop until it is killed.
@@ -108,6 +115,7 @@ let package = Package(
         // The S3 store is tested against a second Tarn (its S3 gateway) started as a child process.
         .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock", "tarn"]),
         .testTarget(name: "TarnClientTests", dependencies: ["TarnClient"]),
+        .testTarget(name: "TarnActionsTests", dependencies: ["TarnActions"]),
         .testTarget(name: "TarnS3Tests", dependencies: ["TarnS3", .product(name: "Hummingbird", package: "hummingbird"),
                                                         .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(
