@@ -54,6 +54,7 @@ public struct APIError: HTTPResponseError {
             case .userNotFound, .credentialsNotFound: return APIError(.notFound, e.description)
             case .invalidUserID: return APIError(.badRequest, e.description)
             }
+        case let e as ActionRunError: return APIError(.notFound, e.description)
         case let e as ImportError:
             switch e {
             case .notFound: return APIError(.notFound, e.description)
@@ -75,7 +76,7 @@ public struct APIError: HTTPResponseError {
             return APIError(.conflict, e.description)
         case .notAllowed, .protectedBranch:
             return APIError(.forbidden, e.description)
-        case .preconditionFailed:
+        case .preconditionFailed, .hookAborted:
             return APIError(.preconditionFailed, e.description)
         case .concurrentUpdate:
             return APIError(.serviceUnavailable, e.description)

@@ -12,6 +12,8 @@ public final class Catalog: Sendable {
     public let blocks: BlockStores
     /// Zero-copy imports running or recently ended (`Import.swift`).
     let imports = ImportRegistry()
+    /// Runs the actions events trigger (`Hooks.swift`); nil runs none.
+    public let hooks: (any HookRunner)?
 
     /// Everything under one data directory: `tarn.sqlite` (+ `-trees`) and `objects/`, the root
     /// of the `local://` namespaces.
@@ -21,8 +23,9 @@ public final class Catalog: Sendable {
         try self.init(metadata: store, blocks: BlockStores(local: LocalBlockStore(root: dataDirectory.appendingPathComponent("objects"))))
     }
 
-    public init(metadata: SQLiteStore, blocks: BlockStores) {
+    public init(metadata: SQLiteStore, blocks: BlockStores, hooks: (any HookRunner)? = nil) {
         self.metadata = metadata
+        self.hooks = hooks
         self.engine = VersioningEngine(store: metadata)
         self.blocks = blocks
     }
@@ -101,20 +104,6 @@ public final class Catalog: Sendable {
     public func background<T: Sendable>(_ body: @escaping @Sendable (VersioningEngine) throws -> T) async throws -> T {
         let engine = self.engine
         return try await BlockingPool.run { try body(engine) }
-    }
-
-    /// Commits a branch's staged changes (on the blocking pool).
-    public func commit(repository: String, branch: String, _ options: CommitOptions) async throws -> Commit {
-        let commit = try await background { try $0.commit(repository: repository, branch: branch, options) }
-        CatalogMetrics.commits.increment()
-        return commit
-    }
-
-    /// Merges `source` into the branch `destination` (on the blocking pool).
-    public func merge(repository: String, source: String, into destination: String, _ options: MergeOptions) async throws -> Commit {
-        let commit = try await background { try $0.merge(repository: repository, source: source, into: destination, options) }
-        CatalogMetrics.merges.increment()
-        return commit
     }
 
     /// Copies an object to a branch. Within one storage namespace the copy shares the source's

@@ -61,7 +61,7 @@ public struct S3Error: Error, Sendable {
             case .refNotFound, .commitNotFound, .tagNotFound: return S3Error("NoSuchKey", .notFound, e.description)
             case .protectedBranch, .notAllowed: return S3Error("AccessDenied", .forbidden, e.description)
             case .invalidName, .invalidArgument, .ambiguousRef: return .invalidArgument(e.description)
-            case .preconditionFailed: return .preconditionFailed(e.description)
+            case .preconditionFailed, .hookAborted: return .preconditionFailed(e.description)
             case .alreadyExists: return S3Error("BucketAlreadyExists", .conflict, e.description)
             case .namespaceInUse, .dirtyBranch, .noChanges, .conflict: return S3Error("InvalidRequest", .badRequest, e.description)
             case .concurrentUpdate: return S3Error("SlowDown", .serviceUnavailable, e.description)

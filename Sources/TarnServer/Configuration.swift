@@ -29,6 +29,8 @@ public struct ServerConfiguration: Sendable {
     public var adminKey: AccessKey?
     /// The S3 service behind `s3://` namespaces; nil when nothing configures one.
     public var s3Backend: S3Settings?
+    /// Absolute paths of the programs `exec` hooks may run; empty (the default) disables them.
+    public var hooksExecAllow: [String] = []
 
     public init(host: String = "0.0.0.0", port: Int = 8000, dataDirectory: URL, databasePath: String? = nil,
                 objectStoreRoot: URL? = nil, logLevel: String = "info", s3Domain: String? = "s3.localhost",
@@ -64,6 +66,7 @@ public struct ServerConfiguration: Sendable {
         ("blockstore.s3.upload_part_size", "part size of the multipart uploads large objects become, bytes, >= 5 MiB (default 64 MiB)"),
         ("blockstore.s3.max_retries", "retries after connection errors, 500, 503 and SlowDown (default 5)"),
         ("blockstore.s3.connect_timeout", "seconds to wait for a connection (default 10)"),
+        ("hooks.exec_allow", "comma-separated absolute paths of the programs exec hooks may run (default none: exec hooks off)"),
         ("blockstore.s3.stall_timeout", "seconds a transfer may move no byte before it is abandoned (default 60)"),
     ]
 
@@ -135,6 +138,12 @@ public struct ServerConfiguration: Sendable {
             s3Region: values["s3.region"] ?? "us-east-1", adminKey: adminKey)
         config.s3BucketNamespaceRoot = bucketRoot
         config.s3Backend = try s3Settings(values, environment: environment)
+        if let allow = values["hooks.exec_allow"] {
+            config.hooksExecAllow = allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if let bad = config.hooksExecAllow.first(where: { !$0.hasPrefix("/") }) {
+                throw Problem.invalidValue(key: "hooks.exec_allow", value: bad, expected: "absolute paths, comma-separated")
+            }
+        }
         return config
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Prometheus
+import TarnActions
 import TarnAPI
 import TarnAuth
 import TarnBlock
@@ -50,7 +51,8 @@ public func openCatalog(_ configuration: ServerConfiguration) throws -> Catalog 
         S3BlockStore(settings: $0, spoolDirectory: configuration.dataDirectory.appendingPathComponent(".spool").path)
     }
     if s3 != nil { try fm.createDirectory(at: configuration.dataDirectory.appendingPathComponent(".spool"), withIntermediateDirectories: true) }
-    return Catalog(metadata: store, blocks: BlockStores(local: try LocalBlockStore(root: configuration.objectStoreRoot), s3: s3))
+    return Catalog(metadata: store, blocks: BlockStores(local: try LocalBlockStore(root: configuration.objectStoreRoot), s3: s3),
+                   hooks: ActionsService(execAllowList: configuration.hooksExecAllow))
 }
 
 /// The authenticator of a data directory: its server key in `server.key` (created on first

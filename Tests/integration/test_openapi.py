@@ -130,6 +130,16 @@ def test_every_operation_answers_as_documented(api):
     assert api.post(f"{r}/branches/main/import", json=imp).status_code == 400
     assert api.get(f"{r}/branches/main/import?id=none").status_code == 404
     assert api.delete(f"{r}/branches/main/import?id=none").status_code == 404
+    # An action whose post-commit webhook cannot be reached: the commit lands, the run is recorded.
+    action = b"name: notify\non:\n  post-commit:\nhooks:\n  - id: ping\n    type: webhook\n    properties:\n      url: http://127.0.0.1:9/\n"
+    api.post(f"{r}/branches/main/objects?path=_lakefs_actions/notify.yaml", data=action)
+    api.post(f"{r}/branches/main/commits", json={"message": "add an action"})
+    [run] = api.get(f"{r}/actions/runs?branch=main").json()["results"]
+    assert run["status"] == "failed"
+    api.get(f"{r}/actions/runs/{run['run_id']}"), api.get(f"{r}/actions/runs/none")
+    [hook] = api.get(f"{r}/actions/runs/{run['run_id']}/hooks").json()["results"]
+    assert "Error" in api.get(f"{r}/actions/runs/{run['run_id']}/hooks/{hook['hook_run_id']}/output").text
+    api.get(f"{r}/actions/runs/{run['run_id']}/hooks/none/output")
     api.post(f"{r}/branches/main/objects?path=staged", data=b"s")
     api.put(f"{r}/branches/main", json={"type": "reset"})
     etag = api.get(f"{r}/settings/branch_protection").headers["ETag"]

@@ -16,8 +16,8 @@ struct Branches {
         // lakeFS answers 201 with the source commit ID as a plain string, not JSON.
         api.post("repositories/:repository/branches") { request, context in
             let body = try await request.decode(as: BranchCreation.self, context: context)
-            let branch = try catalog.engine.createBranch(repository: try context.parameters.require("repository"),
-                                                         name: body.name, from: body.source)
+            let branch = try await catalog.createBranch(repository: try context.parameters.require("repository"),
+                                                        name: body.name, from: body.source)
             return Response(status: .created, headers: [.contentType: "text/html"],
                             body: .init(byteBuffer: ByteBuffer(string: branch.headCommitID)))
         }
@@ -27,8 +27,8 @@ struct Branches {
             return RefJSON(id: b.name, commit_id: b.headCommitID)
         }
         api.delete("repositories/:repository/branches/:branch") { _, context in
-            try catalog.engine.deleteBranch(repository: try context.parameters.require("repository"),
-                                            name: try context.parameters.require("branch"))
+            try await catalog.deleteBranch(repository: try context.parameters.require("repository"),
+                                           name: try context.parameters.require("branch"))
             return HTTPResponse.Status.noContent
         }
         api.post("repositories/:repository/branches/:branch/commits") { request, context in

@@ -88,20 +88,16 @@ struct Refs {
             let body = try await request.decode(as: RevertCreation.self, context: context)
             let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
             let committer = context.committer
-            _ = try await catalog.background {
-                try $0.revert(repository: repository, branch: branch, ref: body.ref, parentNumber: body.parent_number ?? 0,
-                              committer: committer, allowEmpty: body.allow_empty ?? false)
-            }
+            _ = try await catalog.revert(repository: repository, branch: branch, ref: body.ref, parentNumber: body.parent_number ?? 0,
+                                         committer: committer, message: nil, allowEmpty: body.allow_empty ?? false)
             return HTTPResponse.Status.noContent
         }
         api.post("repositories/:repository/branches/:branch/cherry-pick") { request, context in
             let body = try await request.decode(as: CherryPickCreation.self, context: context)
             let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
             let committer = context.committer
-            let commit = try await catalog.background {
-                try $0.cherryPick(repository: repository, branch: branch, ref: body.ref, parentNumber: body.parent_number ?? 0,
-                                  committer: committer)
-            }
+            let commit = try await catalog.cherryPick(repository: repository, branch: branch, ref: body.ref,
+                                                      parentNumber: body.parent_number ?? 0, committer: committer)
             return EditedResponse(status: .created, response: CommitJSON(commit))
         }
     }

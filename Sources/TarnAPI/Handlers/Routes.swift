@@ -23,6 +23,7 @@ public func addAPIRoutes<Context: UserRequestContext>(to router: Router<Context>
     Objects(catalog: catalog).register(api)
     BranchProtection(catalog: catalog).register(api)
     Import(catalog: catalog).register(api)
+    Actions(catalog: catalog).register(api)
 }
 
 /// `prefix`, `after` and `amount` as lakeFS reads them: amount defaults to 100, values above

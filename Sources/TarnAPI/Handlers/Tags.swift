@@ -15,7 +15,7 @@ struct Tags {
         }
         api.post("repositories/:repository/tags") { request, context in
             let body = try await request.decode(as: TagCreation.self, context: context)
-            let tag = try catalog.engine.createTag(repository: try context.parameters.require("repository"), name: body.id, ref: body.ref)
+            let tag = try await catalog.createTag(repository: try context.parameters.require("repository"), name: body.id, ref: body.ref)
             return EditedResponse(status: .created, response: RefJSON(id: tag.name, commit_id: tag.commitID))
         }
         api.get("repositories/:repository/tags/:tag") { _, context in
@@ -23,7 +23,7 @@ struct Tags {
             return RefJSON(id: tag.name, commit_id: tag.commitID)
         }
         api.delete("repositories/:repository/tags/:tag") { _, context in
-            try catalog.engine.deleteTag(repository: try context.parameters.require("repository"), name: try context.parameters.require("tag"))
+            try await catalog.deleteTag(repository: try context.parameters.require("repository"), name: try context.parameters.require("tag"))
             return HTTPResponse.Status.noContent
         }
     }
