@@ -69,12 +69,29 @@ public final class APIClient: Sendable {
     /// Sends a request and returns the JSON answer (`.null` for an empty body); an error
     /// status becomes `ClientError.server` with the server's message.
     public func call(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [], json: JSON? = nil) async throws(ClientError) -> JSON {
+        try await exchange(method, path, query: query, json: json).json
+    }
+
+    /// `call` with request headers sent and the answer's headers returned (`ETag` / `If-Match`
+    /// on the branch protection rules).
+    public func exchange(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [], json: JSON? = nil,
+                         headers: [(String, String)] = []) async throws(ClientError) -> (json: JSON, headers: HTTPHeaders) {
         var body: HTTPClientRequest.Body?
         if let json { body = .bytes(ByteBuffer(string: json.rendered())) }
-        let response = try await execute(request(method, path, query: query, body: body, contentType: json == nil ? nil : "application/json"))
+        let response = try await execute(request(method, path, query: query, body: body, contentType: json == nil ? nil : "application/json",
+                                                 headers: headers))
         let bytes = try await collect(response)
         try Self.check(response.status, bytes)
-        return bytes.readableBytes == 0 ? .null : (JSON.parse(bytes.readableBytesView) ?? .string(String(buffer: bytes)))
+        let doc: JSON = bytes.readableBytes == 0 ? .null : (JSON.parse(bytes.readableBytesView) ?? .string(String(buffer: bytes)))
+        return (doc, response.headers)
+    }
+
+    /// The raw bytes of an answer, as text (a hook run's output).
+    public func text(_ path: String) async throws(ClientError) -> String {
+        let response = try await execute(request(.GET, path))
+        let bytes = try await collect(response)
+        try Self.check(response.status, bytes)
+        return String(buffer: bytes)
     }
 
     func collect(_ response: HTTPClientResponse, limit: Int = 64 << 20) async throws(ClientError) -> ByteBuffer {
