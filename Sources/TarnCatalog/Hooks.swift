@@ -73,19 +73,14 @@ extension Catalog {
         let sources = try await actionSources(repository: repository, ref: start.id)
         let event = HookEvent(type: .preCreateBranch, repository: repository, branch: name, sourceRef: start.id, commitID: start.id)
         try Names.validateBranch(name)
-        try await runPreHooks(event, sources)
-        let branch = try engine.createBranch(repository: repository, name: name, from: start.id)
-        await runPostHooks(event.after(), sources)
-        return branch
+        return try await aroundHooks(event, sources) { try engine.createBranch(repository: repository, name: name, from: start.id) }
     }
 
     public func deleteBranch(repository: String, name: String) async throws {
         let branch = try engine.branch(repository: repository, name: name)
         let sources = try await actionSources(repository: repository, ref: branch.headCommitID)
         let event = HookEvent(type: .preDeleteBranch, repository: repository, branch: name, sourceRef: name, commitID: branch.headCommitID)
-        try await runPreHooks(event, sources)
-        try engine.deleteBranch(repository: repository, name: name)
-        await runPostHooks(event.after(), sources)
+        try await aroundHooks(event, sources) { try engine.deleteBranch(repository: repository, name: name) }
     }
 
     public func createTag(repository: String, name: String, ref: String) async throws -> Tag {
@@ -93,22 +88,26 @@ extension Catalog {
         let sources = try await actionSources(repository: repository, ref: target.id)
         let event = HookEvent(type: .preCreateTag, repository: repository, sourceRef: target.id, commitID: target.id, tagID: name)
         try Names.validateTag(name)
-        try await runPreHooks(event, sources)
-        let tag = try engine.createTag(repository: repository, name: name, ref: target.id)
-        await runPostHooks(event.after(), sources)
-        return tag
+        return try await aroundHooks(event, sources) { try engine.createTag(repository: repository, name: name, ref: target.id) }
     }
 
     public func deleteTag(repository: String, name: String) async throws {
         let tag = try engine.tag(repository: repository, name: name)
         let sources = try await actionSources(repository: repository, ref: tag.commitID)
         let event = HookEvent(type: .preDeleteTag, repository: repository, sourceRef: tag.commitID, commitID: tag.commitID, tagID: name)
-        try await runPreHooks(event, sources)
-        try engine.deleteTag(repository: repository, name: name)
-        await runPostHooks(event.after(), sources)
+        try await aroundHooks(event, sources) { try engine.deleteTag(repository: repository, name: name) }
     }
 
     // MARK: Running
+
+    /// The pre-event, then `operation` if it passed, then the post-event: for operations that
+    /// make no commit, whose hooks need not see one.
+    private func aroundHooks<T>(_ event: HookEvent, _ sources: [ActionSource], _ operation: () throws -> T) async throws -> T {
+        try await runPreHooks(event, sources)
+        let result = try operation()
+        await runPostHooks(event.after(), sources)
+        return result
+    }
 
     /// The action files at `ref`; empty (and no I/O beyond two listings) when there are none,
     /// or when the server runs no hooks.
