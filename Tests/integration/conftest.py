@@ -23,12 +23,12 @@ ADMIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 class TarnProcess:
     """One `tarn serve --quickstart` on a free loopback port over `data_dir`."""
 
-    def __init__(self, data_dir, extra_args=(), env=None):
+    def __init__(self, data_dir, extra_args=(), env=None, listen="127.0.0.1:0"):
         binary = os.environ.get("TARN_BIN")
         assert binary and os.access(binary, os.X_OK), f"TARN_BIN must name the tarn binary, got {binary!r}"
         env = dict(os.environ, TARN_ADMIN_ACCESS_KEY_ID=ADMIN_KEY_ID, TARN_ADMIN_SECRET_ACCESS_KEY=ADMIN_SECRET, **(env or {}))
         self.proc = subprocess.Popen(
-            [binary, "serve", "--quickstart", "--listen", "127.0.0.1:0", "--data-dir", data_dir, *extra_args],
+            [binary, "serve", "--quickstart", "--listen", listen, "--data-dir", data_dir, *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
         )
         self.url = None
