@@ -441,6 +441,14 @@ def test_post_commit_failure_is_recorded_and_does_not_block(gate):
     hooks = hooks_of(g, repo, run["run_id"])
     assert [(h["hook_id"], h["status"]) for h in hooks] == [("notify", "failed"), ("after_failure", "completed")]
     assert "rejected by the receiver" in hooks[0]["output"]
+    # lakeFS's own SDK reads the same runs (its pydantic models are strict about the shapes).
+    sdk = g.client.sdk_client.actions_api
+    [sdk_run] = sdk.list_repository_runs(repo.id, branch="feature-a").results
+    assert (sdk_run.run_id, sdk_run.status, sdk_run.event_type) == (run["run_id"], "failed", "post-commit")
+    assert sdk.get_run(repo.id, run["run_id"]).commit_id == commit.get_commit().id
+    sdk_hooks = sdk.list_run_hooks(repo.id, run["run_id"]).results
+    assert [h.hook_id for h in sdk_hooks] == ["notify", "after_failure"] and sdk_hooks[0].end_time >= sdk_hooks[0].start_time
+    assert b"rejected by the receiver" in bytes(sdk.get_run_hook_output(repo.id, run["run_id"], sdk_hooks[0].hook_run_id))
 
     # Branch globs: a commit on another branch runs nothing.
     other = repo.branch("other").create(source_reference="main")
