@@ -37,6 +37,13 @@ extension VersioningEngine {
         try stage(repository: repository, branch: branch, changes: [.delete(path)])
     }
 
+    /// The entry at `path` in one commit's tree, nil when absent: no ref parsing, no staging
+    /// (lineage impact queries run thousands of these).
+    public func lookup(repository: String, commitID: String, path: String) throws -> Entry? {
+        let commit = try loadCommit(commitID, repository: repository)
+        return try trees.lookup(path, inMetarange: commit.metarangeID)
+    }
+
     /// Reads one object. A bare branch name sees staged changes over the head tree; any other
     /// ref (`main@`, a tag, a commit) sees committed data only.
     public func getObject(repository: String, ref: String, path: String) throws -> Entry {

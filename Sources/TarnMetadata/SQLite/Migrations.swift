@@ -11,6 +11,7 @@ enum Migrations {
         (5, "0005_multipart_completed", PackageResources._005_multipart_completed_sql),
         (6, "0006_multipart_checksums", PackageResources._006_multipart_checksums_sql),
         (7, "0007_action_runs", PackageResources._007_action_runs_sql),
+        (8, "0008_lineage", PackageResources._008_lineage_sql),
     ]
 
     /// The trees file: ranges and metaranges.
