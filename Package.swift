@@ -66,7 +66,7 @@ let package = Package(
             dependencies: ["TarnCore", "TarnMetadata", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Use cases over the engine and the block stores; what every wire module talks to.
-        .target(name: "TarnCatalog", dependencies: ["TarnCore", "TarnMetadata", "TarnBlock", .product(name: "Crypto", package: "swift-crypto"),
+        .target(name: "TarnCatalog", dependencies: ["TarnCore", "TarnMetadata", "TarnBlock", "TarnLineage", .product(name: "Crypto", package: "swift-crypto"),
                                                     .product(name: "Metrics", package: "swift-metrics")]),
         // Action files and the hooks they run (webhook over AsyncHTTPClient, exec as a child
         // process); the catalog calls it through TarnCore's HookRunner protocol.
@@ -75,10 +75,18 @@ let package = Package(
             dependencies: ["TarnCore", .product(name: "Yams", package: "Yams"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // Lineage: runs with pinned inputs, outputs, provenance and impact over the immutable
+        // trees, OpenLineage export (pushed with AsyncHTTPClient).
+        .target(
+            name: "TarnLineage",
+            dependencies: ["TarnCore", "TarnMetadata", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // The lakeFS-compatible REST API (/api/v1): handlers, JSON models, error mapping.
         .target(
             name: "TarnAPI",
-            dependencies: ["TarnCatalog", "TarnAuth", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["TarnCatalog", "TarnAuth", "TarnLineage", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "NIOCore", package: "swift-nio")]
         ),
         // The S3 gateway: routing, SigV4, one file per S3 operation, S3 XML and error codes.
@@ -92,7 +100,7 @@ let package = Package(
         // Wiring: configuration, listeners, lifecycle.
         .target(
             name: "TarnServer",
-            dependencies: ["TarnAPI", "TarnS3", "TarnCatalog", "TarnActions", "TarnAuth", "TarnBlock", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["TarnAPI", "TarnS3", "TarnCatalog", "TarnActions", "TarnLineage", "TarnAuth", "TarnBlock", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Yams", package: "Yams"), .product(name: "Prometheus", package: "swift-prometheus"),
@@ -116,6 +124,7 @@ let package = Package(
         .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock", "tarn"]),
         .testTarget(name: "TarnClientTests", dependencies: ["TarnClient"]),
         .testTarget(name: "TarnActionsTests", dependencies: ["TarnActions"]),
+        .testTarget(name: "TarnLineageTests", dependencies: ["TarnLineage"]),
         .testTarget(name: "TarnS3Tests", dependencies: ["TarnS3", .product(name: "Hummingbird", package: "hummingbird"),
                                                         .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(

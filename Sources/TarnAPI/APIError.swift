@@ -4,6 +4,7 @@ import TarnAuth
 import TarnBlock
 import TarnCatalog
 import TarnCore
+import TarnLineage
 
 /// An error as the REST API returns it: a status and `{"message": ...}`. Every typed error of
 /// the layers below becomes one of these here, and only here (the lakeFS status table is in
@@ -55,6 +56,12 @@ public struct APIError: HTTPResponseError {
             case .invalidUserID: return APIError(.badRequest, e.description)
             }
         case let e as ActionRunError: return APIError(.notFound, e.description)
+        case let e as LineageError:
+            switch e {
+            case .invalidArgument: return APIError(.badRequest, e.description)
+            case .runNotFound: return APIError(.notFound, e.description)
+            case .notRunning: return APIError(.conflict, e.description)
+            }
         case let e as ImportError:
             switch e {
             case .notFound: return APIError(.notFound, e.description)

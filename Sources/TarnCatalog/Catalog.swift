@@ -1,6 +1,7 @@
 import Foundation
 import TarnBlock
 import TarnCore
+import TarnLineage
 import TarnMetadata
 
 /// The lake as the wire layers see it: the versioning engine for metadata and the block
@@ -14,6 +15,8 @@ public final class Catalog: Sendable {
     let imports = ImportRegistry()
     /// Runs the actions events trigger (`Hooks.swift`); nil runs none.
     public let hooks: (any HookRunner)?
+    /// Runs, pinned inputs, outputs, provenance and impact.
+    public let lineage: Lineage
 
     /// Everything under one data directory: `tarn.sqlite` (+ `-trees`) and `objects/`, the root
     /// of the `local://` namespaces.
@@ -23,10 +26,13 @@ public final class Catalog: Sendable {
         try self.init(metadata: store, blocks: BlockStores(local: LocalBlockStore(root: dataDirectory.appendingPathComponent("objects"))))
     }
 
-    public init(metadata: SQLiteStore, blocks: BlockStores, hooks: (any HookRunner)? = nil) {
+    /// `openLineage`, when given, gets every run start and finish as an OpenLineage event.
+    public init(metadata: SQLiteStore, blocks: BlockStores, hooks: (any HookRunner)? = nil, openLineage: OpenLineagePublisher? = nil) {
         self.metadata = metadata
         self.hooks = hooks
-        self.engine = VersioningEngine(store: metadata)
+        let engine = VersioningEngine(store: metadata)
+        self.engine = engine
+        self.lineage = Lineage(engine: engine, store: metadata, onEvent: { run, type in openLineage?.publish(OpenLineage.event(run, type)) })
         self.blocks = blocks
     }
 

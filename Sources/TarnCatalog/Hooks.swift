@@ -1,6 +1,7 @@
 import Foundation
 import TarnBlock
 import TarnCore
+import TarnLineage
 
 /// The operations that fire actions, and how: read the action files from the event's source
 /// ref, run the `pre-*` event (a failure refuses the operation with `hookAborted`, nothing
@@ -13,7 +14,11 @@ extension Catalog {
     static let maxActionFileBytes: Int64 = 1 << 20
 
     /// Commits a branch's staged changes (on the blocking pool), with pre/post-commit hooks.
+    /// A commit whose metadata names a lineage run (`tarn.run_id`) becomes an output of that
+    /// run; the run must exist.
     public func commit(repository: String, branch: String, _ options: CommitOptions) async throws -> Commit {
+        let runID = options.metadata[Lineage.runIDKey]
+        if let runID { _ = try lineage.run(id: runID) }
         let sources = try await actionSources(repository: repository, ref: branch)
         let event = HookEvent(type: .preCommit, repository: repository, branch: branch, sourceRef: branch,
                               commitMessage: options.message, committer: options.committer, commitMetadata: options.metadata)
@@ -21,6 +26,7 @@ extension Catalog {
             try engine.commit(repository: repository, branch: branch, options, gate: gate(event, sources))
         }
         CatalogMetrics.commits.increment()
+        if let runID { try lineage.recordCommit(runID: runID, repository: repository, commitID: commit.id) }
         await runPostHooks(event.after(commit: commit), sources)
         return commit
     }

@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     public var s3Backend: S3Settings?
     /// Absolute paths of the programs `exec` hooks may run; empty (the default) disables them.
     public var hooksExecAllow: [String] = []
+    /// Where every lineage run start and finish is pushed as an OpenLineage event; nil: nowhere.
+    public var openLineageURL: String?
 
     public init(host: String = "0.0.0.0", port: Int = 8000, dataDirectory: URL, databasePath: String? = nil,
                 objectStoreRoot: URL? = nil, logLevel: String = "info", s3Domain: String? = "s3.localhost",
@@ -67,6 +69,7 @@ public struct ServerConfiguration: Sendable {
         ("blockstore.s3.max_retries", "retries after connection errors, 500, 503 and SlowDown (default 5)"),
         ("blockstore.s3.connect_timeout", "seconds to wait for a connection (default 10)"),
         ("hooks.exec_allow", "comma-separated absolute paths of the programs exec hooks may run (default none: exec hooks off)"),
+        ("lineage.openlineage_url", "http(s) URL every lineage run start and finish is POSTed to as an OpenLineage event (default none)"),
         ("blockstore.s3.stall_timeout", "seconds a transfer may move no byte before it is abandoned (default 60)"),
     ]
 
@@ -138,6 +141,12 @@ public struct ServerConfiguration: Sendable {
             s3Region: values["s3.region"] ?? "us-east-1", adminKey: adminKey)
         config.s3BucketNamespaceRoot = bucketRoot
         config.s3Backend = try s3Settings(values, environment: environment)
+        if let url = values["lineage.openlineage_url"], !url.isEmpty {
+            guard let u = URL(string: url), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
+                throw Problem.invalidValue(key: "lineage.openlineage_url", value: url, expected: "an http or https URL")
+            }
+            config.openLineageURL = url
+        }
         if let allow = values["hooks.exec_allow"] {
             config.hooksExecAllow = allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if let bad = config.hooksExecAllow.first(where: { !$0.hasPrefix("/") }) {

@@ -7,6 +7,7 @@ import TarnAPI
 import TarnAuth
 import TarnBlock
 import TarnCatalog
+import TarnLineage
 import TarnMetadata
 
 /// Builds the HTTP application: the REST API and the S3 gateway over a catalog. `onListening` gets the port the
@@ -52,7 +53,8 @@ public func openCatalog(_ configuration: ServerConfiguration) throws -> Catalog 
     }
     if s3 != nil { try fm.createDirectory(at: configuration.dataDirectory.appendingPathComponent(".spool"), withIntermediateDirectories: true) }
     return Catalog(metadata: store, blocks: BlockStores(local: try LocalBlockStore(root: configuration.objectStoreRoot), s3: s3),
-                   hooks: ActionsService(execAllowList: configuration.hooksExecAllow))
+                   hooks: ActionsService(execAllowList: configuration.hooksExecAllow),
+                   openLineage: configuration.openLineageURL.map { OpenLineagePublisher(url: $0) })
 }
 
 /// The authenticator of a data directory: its server key in `server.key` (created on first

@@ -23,7 +23,7 @@ struct Tarn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tarn",
         abstract: "Git for data lakes: a lakeFS-compatible versioning server and its client.",
-        subcommands: [Serve.self, Repo.self, Branch.self, Tag.self, Commit.self, Log.self, Diff.self, Merge.self, CherryPick.self, FindMergeBase.self, ImportData.self, Annotate.self, Show.self, FS.self, Local.self, Auth.self, Actions.self, BranchProtect.self,
+        subcommands: [Serve.self, Repo.self, Branch.self, Tag.self, Commit.self, Log.self, Diff.self, Merge.self, CherryPick.self, FindMergeBase.self, ImportData.self, Annotate.self, Show.self, FS.self, Local.self, Auth.self, Actions.self, BranchProtect.self, Run.self, LineageCommand.self,
                       Config.self, Doctor.self]
     )
 }
@@ -80,6 +80,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("hooks-exec-allow"), help: "Comma-separated absolute paths of the programs exec hooks may run (default none).")
     var hooksExecAllow: String?
 
+    @Option(name: .customLong("openlineage-url"), help: "POST every lineage run start and finish as an OpenLineage event to this URL.")
+    var openLineageURL: String?
+
     @Flag(help: "Keep everything under the data directory and print the endpoint, the admin keys and export lines.")
     var quickstart = false
 
@@ -98,6 +101,7 @@ struct Serve: AsyncParsableCommand {
         flags["blockstore.s3.credentials.secret_access_key"] = s3SecretAccessKey
         flags["blockstore.s3.upload_part_size"] = s3PartSize
         flags["hooks.exec_allow"] = hooksExecAllow
+        flags["lineage.openlineage_url"] = openLineageURL
         let config: ServerConfiguration
         do {
             config = try ServerConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment, configFile: self.config)

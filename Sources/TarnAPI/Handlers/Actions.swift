@@ -84,4 +84,13 @@ enum RFC3339 {
         let seconds = HTTPDate.iso8601(ms / 1000)
         return seconds.dropLast(5) + String(format: ".%03dZ", Int(ms % 1000))
     }
+
+    /// `2026-12-01T10:00:00Z`, with or without fractional seconds.
+    static func parse(_ s: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: s) { return d }
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: s)
+    }
 }

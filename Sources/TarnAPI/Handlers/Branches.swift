@@ -1,6 +1,7 @@
 import Hummingbird
 import TarnCatalog
 import TarnCore
+import TarnLineage
 
 /// `/repositories/{repository}/branches`: list, create, get, delete.
 struct Branches {
@@ -34,7 +35,11 @@ struct Branches {
         api.post("repositories/:repository/branches/:branch/commits") { request, context in
             let body = try await request.decode(as: CommitCreation.self, context: context)
             let repository = try context.parameters.require("repository"), branch = try context.parameters.require("branch")
-            let options = CommitOptions(message: body.message, committer: context.committer, metadata: body.metadata ?? [:],
+            var metadata = body.metadata ?? [:]
+            // `X-Tarn-Run-Id` (or the metadata key itself, which lakeFS clients can set) makes
+            // the commit an output of that lineage run.
+            if let run = request.headers[.tarnRunID], !run.isEmpty { metadata[Lineage.runIDKey] = run }
+            let options = CommitOptions(message: body.message, committer: context.committer, metadata: metadata,
                                         date: body.date, allowEmpty: body.allow_empty ?? false)
             let commit = try await catalog.commit(repository: repository, branch: branch, options)
             return EditedResponse(status: .created, response: CommitJSON(commit))

@@ -24,6 +24,7 @@ public func addAPIRoutes<Context: UserRequestContext>(to router: Router<Context>
     BranchProtection(catalog: catalog).register(api)
     Import(catalog: catalog).register(api)
     Actions(catalog: catalog).register(api)
+    LineageRoutes(catalog: catalog).register(api)
 }
 
 /// `prefix`, `after` and `amount` as lakeFS reads them: amount defaults to 100, values above
