@@ -10,12 +10,15 @@ struct Commit: ClientCommand {
     @Option(help: "Metadata key=value (repeatable).") var meta: [String] = []
     @Flag(name: [.customLong("allow-empty"), .customLong("allow-empty-commit")], help: "Commit even with no changes.") var allowEmpty = false
     @Flag(name: .customLong("allow-empty-message"), help: "Allow an empty message.") var allowEmptyMessage = false
+    @Option(help: "Lineage run ID: the commit becomes an output of that run (metadata tarn.run_id).") var run: String?
 
     func execute(_ client: APIClient, _ out: Output) async throws(ClientError) {
         let b = try uri(branch)
         if message.isEmpty && !allowEmptyMessage { throw .usage("a commit needs a message (-m), or --allow-empty-message") }
+        var metadata = try pairs(meta)
+        if let run { metadata["tarn.run_id"] = .string(run) }
         let c = try await client.call(.POST, "/repositories/\(seg(b.repository))/branches/\(seg(try b.requireRef("branch")))/commits",
-                                      json: .object(["message": .string(message), "metadata": .object(try pairs(meta)), "allow_empty": .bool(allowEmpty)]))
+                                      json: .object(["message": .string(message), "metadata": .object(metadata), "allow_empty": .bool(allowEmpty)]))
         out.document(c) { ["Commit for branch \"\(b.ref!)\" completed.", ""] + describe(c) }
     }
 }
