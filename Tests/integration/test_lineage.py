@@ -6,6 +6,7 @@ collector must keep. OpenLineage events are exported and pushed to a receiver th
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -13,6 +14,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
+import jsonschema
 import lakefs
 import pytest
 import requests
@@ -92,10 +94,21 @@ def read_csv_rows(s3, uri):
     return rows
 
 
+SCHEMA = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "Schemas", "lineage.schema.json")))
+
+
+def valid_run(run):
+    """Every run the API answers is what Schemas/lineage.schema.json describes."""
+    jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(run)
+    return run
+
+
 def start(g, name, inputs, **extra):
-    r = api(g, "POST", "/lineage/runs", json={"name": name, "inputs": inputs, **extra})
+    body = {"name": name, "inputs": inputs, **extra}
+    jsonschema.validate(body, {**SCHEMA["$defs"]["start"], "$defs": SCHEMA["$defs"]})
+    r = api(g, "POST", "/lineage/runs", json=body)
     assert r.status_code == 201, r.text
-    return r.json()
+    return valid_run(r.json())
 
 
 def test_a_training_run_is_pinned_traced_and_its_impact_found(lake):
@@ -130,7 +143,7 @@ def test_a_training_run_is_pinned_traced_and_its_impact_found(lake):
     r = api(g, "POST", f"/lineage/runs/{run['id']}/finish",
             json={"status": "completed", "metrics": {"acc": 0.91}, "outputs": ["mlflow://models/resnet/1"]})
     assert r.status_code == 200, r.text
-    done = r.json()
+    done = valid_run(r.json())
     assert done["status"] == "completed" and done["metrics"] == {"acc": 0.91} and done["ended_at"] >= done["started_at"]
     assert [(o.get("commit_id"), o["uri"]) for o in done["outputs"]] == [
         (model_commit, f"lakefs://{models.id}/{model_commit}/"), (None, "mlflow://models/resnet/1")]
@@ -270,3 +283,34 @@ def test_cli_start_env_finish_and_lineage_trees(lake, tmp_path):
     assert commit in [p["commit_id"] for p in json.loads(r.stdout)]
     r = tarn_cli(g, home, "run", "finish", run_id)
     assert r.returncode == 3  # already finished: 409
+
+
+def test_the_training_script_of_docs_lineage_md_reads_the_pinned_commit(lake, tmp_path):
+    """docs/lineage.md's train.py, run as the page says: eval `tarn run start --env`, then the
+    script; main is relabelled in between and the model still comes from the pinned commit."""
+    g = lake
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "lineage.md")).read()
+    script = doc.split("```python\n# train.py\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "train.py").write_text(script)
+    home = str(tmp_path)
+    with open(os.path.join(home, ".tarn.yaml"), "w") as f:
+        f.write(f"credentials:\n  access_key_id: {ADMIN_KEY_ID}\n  secret_access_key: {ADMIN_SECRET}\nserver:\n  endpoint_url: {g.url}\n")
+    images = make_repo(g, "images")
+    models = lakefs.Repository("models", client=g.client)
+    if "models" not in [r.id for r in lakefs.repositories(client=g.client)]:
+        models.create(storage_namespace="local://models-docs")
+    g.s3.put_object(Bucket=images.id, Key="main/train/a.csv", Body=b"id,label\n1,cat\n2,cat\n3,dog\n")
+    data_commit = images.branch("main").commit(message="week 48").get_commit().id
+    env = dict(os.environ, HOME=home, TARN=g.url, AWS_ACCESS_KEY_ID=ADMIN_KEY_ID, AWS_SECRET_ACCESS_KEY=ADMIN_SECRET,
+               AWS_DEFAULT_REGION="us-east-1")
+    start_and_relabel = (f'eval "$({os.environ["TARN_BIN"]} run start --name train-resnet --input lakefs://{images.id}/main/train/ --env)"; '
+                         f'{sys.executable} -c "import boto3,os; boto3.client(\'s3\', endpoint_url=os.environ[\'TARN\']).put_object('
+                         f'Bucket=\'{images.id}\', Key=\'main/train/a.csv\', Body=b\'id,label\\n1,dog\\n2,dog\\n3,dog\\n\')"; '
+                         f'{sys.executable} {tmp_path / "train.py"} && echo run=$TARN_RUN_ID')
+    r = subprocess.run(["sh", "-c", start_and_relabel], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "accuracy=0.67" in r.stdout
+    # The staged relabel did not reach the pinned read: the model is the majority of the old labels.
+    assert g.s3.get_object(Bucket="models", Key="main/resnet/model.bin")["Body"].read() == b"cat"
+    run_id = r.stdout.split("run=")[1].strip()
+    assert api(g, "GET", f"/lineage/runs/{run_id}").json()["inputs"][0]["commit_id"] == data_commit

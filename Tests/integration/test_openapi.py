@@ -140,6 +140,14 @@ def test_every_operation_answers_as_documented(api):
     [hook] = api.get(f"{r}/actions/runs/{run['run_id']}/hooks").json()["results"]
     assert "Error" in api.get(f"{r}/actions/runs/{run['run_id']}/hooks/{hook['hook_run_id']}/output").text
     api.get(f"{r}/actions/runs/{run['run_id']}/hooks/none/output")
+    run = api.post("/lineage/runs", json={"name": "oas", "inputs": [f"lakefs://{repo}/main/a/"], "params": {"p": "1"}}).json()
+    assert api.post("/lineage/runs", json={"name": "oas", "inputs": [f"lakefs://{repo}/nope/"]}).status_code == 404
+    api.get("/lineage/runs?name=oas"), api.get(f"/lineage/runs/{run['id']}"), api.get("/lineage/runs/none")
+    api.post(f"/lineage/runs/{run['id']}/finish", json={"status": "completed", "outputs": [f"lakefs://{repo}/main/", "s3://x/y"]})
+    assert api.post(f"/lineage/runs/{run['id']}/finish", json={"status": "failed"}).status_code == 409
+    api.get(f"/lineage/pins?repository={repo}"), api.get("/lineage/openlineage")
+    api.get(f"/lineage/provenance?uri=lakefs://{repo}/main/a/1.txt"), api.get(f"/lineage/impact?uri=lakefs://{repo}/main/a/1.txt")
+    api.delete(f"/lineage/runs/{run['id']}")
     api.post(f"{r}/branches/main/objects?path=staged", data=b"s")
     api.put(f"{r}/branches/main", json={"type": "reset"})
     etag = api.get(f"{r}/settings/branch_protection").headers["ETag"]
