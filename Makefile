@@ -5,7 +5,7 @@ VENV ?= .venv-integration
 # Every `tarn-bench` subcommand; each starts what it measures (api, s3 and cli start `tarn`,
 # s3 also nginx as the reference; cli runs the tarn CLI against it; backend puts Tarn in
 # front of SeaweedFS, from the integration virtualenv, and measures both).
-BENCHMARKS ?= engine api s3 cli backend
+BENCHMARKS ?= engine api s3 cli backend lineage
 
 .PHONY: run test integration deps bench-deps bench bench-quick
 

@@ -7,7 +7,7 @@ import TarnMetadata
 let arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
 guard let name = arguments.first(where: { !$0.hasPrefix("--") }) else {
-    FileHandle.standardError.write("usage: tarn-bench engine|api|s3|cli|backend [--quick]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: tarn-bench engine|api|s3|cli|backend|lineage [--quick]\n".data(using: .utf8)!)
     exit(2)
 }
 switch name {
@@ -21,7 +21,9 @@ case "cli":
     try CLIBenchmark(quick: quick).run()
 case "backend":
     try BackendBenchmark(quick: quick).run()
+case "lineage":
+    try LineageBenchmark(quick: quick).run()
 default:
-    FileHandle.standardError.write("unknown benchmark \(name); available: engine, api, s3, cli, backend\n".data(using: .utf8)!)
+    FileHandle.standardError.write("unknown benchmark \(name); available: engine, api, s3, cli, backend, lineage\n".data(using: .utf8)!)
     exit(2)
 }
