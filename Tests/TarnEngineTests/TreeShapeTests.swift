@@ -1,5 +1,5 @@
 import Testing
-import TarnCore
+@testable import TarnCore
 import TarnMetadata
 
 /// The shape of stored trees: content-defined range boundaries make trees canonical and keep
@@ -50,5 +50,21 @@ import TarnMetadata
         let diff = try fresh.diff(repository: "repo", left: before.id, right: after.id)
         #expect(Set(diff.items.map(\.path)) == picks)
         #expect(fresh.trees.cachedRangeCount <= 2 * rewritten.count)
+    }
+}
+
+@Suite struct MetarangeScanTests {
+    @Test func findRangeAgreesWithTheDecodedBinarySearch() throws {
+        let ranges = (0..<300).map { i in
+            RangeInfo(id: ContentHash.sha256Hex(Array("r\(i)".utf8)), firstKey: String(format: "k/%05d/a", i * 10),
+                      lastKey: String(format: "k/%05d/z", i * 10 + 5), count: i + 1, bytes: 100 + i)
+        }
+        let (_, bytes) = TreeCoding.encodeMetarange(ranges)
+        for key in ["", "k/00000/a", "k/00010/m", "k/00015/a", "k/02995/z", "k/02995/zz", "l", "k/01234"] {
+            let i = TreeCursor.firstRange(in: ranges, withLastKeyAtLeast: key)
+            let found = try TreeCoding.findRange(in: bytes, atLeast: Array(key.utf8))
+            #expect(found == (i < ranges.count ? ranges[i] : nil), "\(key)")
+        }
+        #expect(try TreeCoding.findRange(in: TreeCoding.emptyMetarange.bytes, atLeast: Array("a".utf8)) == nil)
     }
 }

@@ -37,11 +37,12 @@ extension VersioningEngine {
         try stage(repository: repository, branch: branch, changes: [.delete(path)])
     }
 
-    /// The entry at `path` in one commit's tree, nil when absent: no ref parsing, no staging
-    /// (lineage impact queries run thousands of these).
+    /// The entry at `path` in one commit's tree, nil when absent: no ref parsing, no staging,
+    /// and the commit's metarange not cached (lineage impact queries read hundreds of trees
+    /// once each: `TreeStore.lookupOnce`).
     public func lookup(repository: String, commitID: String, path: String) throws -> Entry? {
         let commit = try loadCommit(commitID, repository: repository)
-        return try trees.lookup(path, inMetarange: commit.metarangeID)
+        return try trees.lookupOnce(path, inMetarange: commit.metarangeID)
     }
 
     /// Reads one object. A bare branch name sees staged changes over the head tree; any other

@@ -159,6 +159,47 @@ public enum TreeCoding {
         return out
     }
 
+    /// The first range of an encoded metarange whose last key is at least `key`, decoded alone:
+    /// the scan keeps one key buffer and builds no string or ID for the ranges it passes.
+    /// Nil when every range ends before `key`. For point reads in trees that are read once.
+    public static func findRange(in bytes: [UInt8], atLeast key: [UInt8]) throws(EngineError) -> RangeInfo? {
+        var r = ByteReader(bytes)
+        guard try r.byte() == metarangeMagic else { throw .corrupt("not a metarange") }
+        let n = try r.uvarint()
+        var last: [UInt8] = []
+        for _ in 0..<n {
+            let id = try r.rawBytes(32)
+            let shared = Int(try r.uvarint())
+            let suffix = try r.length()
+            guard shared <= last.count else { throw .corrupt("bad key prefix") }
+            last.removeSubrange(shared...)
+            try r.append(count: suffix, into: &last)
+            let firstShared = Int(try r.uvarint())
+            let firstSuffix = try r.rawBytes(try r.length())
+            let count = Int(try r.uvarint())
+            let size = Int(try r.uvarint())
+            if compareBytes(last, key) >= 0 {
+                guard firstShared <= last.count else { throw .corrupt("bad key prefix") }
+                let first = Array(last[..<firstShared]) + firstSuffix
+                return RangeInfo(id: ContentHash.hex(id), firstKey: String(decoding: first, as: UTF8.self),
+                                 lastKey: String(decoding: last, as: UTF8.self), count: count, bytes: size)
+            }
+        }
+        guard r.isAtEnd else { throw .corrupt("trailing bytes in metarange") }
+        return nil
+    }
+
+    /// Byte-wise order, as `comparePaths` orders the strings.
+    static func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        let n = min(a.count, b.count)
+        var i = 0
+        while i < n {
+            if a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
+            i += 1
+        }
+        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    }
+
     private static func writeShared(_ w: inout ByteWriter, _ key: [UInt8], against base: [UInt8]) {
         var shared = 0
         let limit = min(key.count, base.count)

@@ -52,6 +52,24 @@ public final class TreeStore: Sendable {
     }
 }
 
+extension TreeStore {
+    /// `lookup` for reads that visit many trees once each (lineage impact looks one path up in
+    /// hundreds of commits): a metarange not in the cache is scanned for the one range that can
+    /// hold `path`, instead of being decoded whole and cached — decoding a 1M-entry tree's
+    /// metarange costs far more than the scan, and caching hundreds of them would evict the
+    /// trees other reads keep hot. Ranges are still cached: commits share most of them.
+    public func lookupOnce(_ path: String, inMetarange id: String) throws -> Entry? {
+        if metaranges.value(for: id) != nil { return try lookup(path, inMetarange: id) }
+        guard let bytes = try store.metarange(id) else { throw EngineError.corrupt("missing metarange \(id)") }
+        guard let range = try TreeCoding.findRange(in: bytes, atLeast: Array(path.utf8)),
+              comparePaths(range.firstKey, path) <= 0 else { return nil }
+        let data = try rangeData(range)
+        let pos = data.lowerBound(path)
+        guard pos < data.count, data.compareKey(pos, path) == 0 else { return nil }
+        return try data.entry(pos)
+    }
+}
+
 /// Collects encoded ranges and writes them to the store in batches of about `batchBytes`.
 struct RangeBatch {
     let store: any MetadataStore
