@@ -52,6 +52,13 @@ class TarnProcess:
             raise
 
 
+def cli_home(home, url):
+    """A HOME whose ~/.tarn.yaml points the `tarn` CLI at `url` with the admin key."""
+    with open(os.path.join(home, ".tarn.yaml"), "w") as f:
+        f.write(f"credentials:\n  access_key_id: {ADMIN_KEY_ID}\n  secret_access_key: {ADMIN_SECRET}\nserver:\n  endpoint_url: {url}\n")
+    return home
+
+
 @pytest.fixture
 def data_dir():
     path = tempfile.mkdtemp(prefix="tarn-it-")

@@ -28,7 +28,7 @@ from botocore.config import Config
 from lakefs.client import Client
 from lakefs.exceptions import ForbiddenException, LakeFSException
 
-from conftest import ADMIN_KEY_ID, ADMIN_SECRET, TarnProcess
+from conftest import ADMIN_KEY_ID, ADMIN_SECRET, TarnProcess, cli_home
 from s3backends import free_port
 
 WEBHOOK_SECRET = "token-" + uuid.uuid4().hex
@@ -541,8 +541,7 @@ def tarn_cli(g, *args, config_dir):
 def test_cli_validates_files_lists_runs_and_edits_protection(gate, tmp_path):
     g = gate
     home = str(tmp_path)
-    with open(os.path.join(home, ".tarn.yaml"), "w") as f:
-        f.write(f"credentials:\n  access_key_id: {ADMIN_KEY_ID}\n  secret_access_key: {ADMIN_SECRET}\nserver:\n  endpoint_url: {g.url}\n")
+    cli_home(home, g.url)
     good = tmp_path / "good.yaml"
     good.write_text(textwrap.dedent(merge_gate(g)["validate.yaml"]))
     bad = tmp_path / "bad.yaml"

@@ -21,7 +21,7 @@ import requests
 from botocore.config import Config
 from lakefs.client import Client
 
-from conftest import ADMIN_KEY_ID, ADMIN_SECRET, TarnProcess
+from conftest import ADMIN_KEY_ID, ADMIN_SECRET, TarnProcess, cli_home
 
 
 class Collector:
@@ -245,8 +245,7 @@ def tarn_cli(g, home, *args):
 def test_cli_start_env_finish_and_lineage_trees(lake, tmp_path):
     g = lake
     home = str(tmp_path)
-    with open(os.path.join(home, ".tarn.yaml"), "w") as f:
-        f.write(f"credentials:\n  access_key_id: {ADMIN_KEY_ID}\n  secret_access_key: {ADMIN_SECRET}\nserver:\n  endpoint_url: {g.url}\n")
+    cli_home(home, g.url)
     data, models = make_repo(g, "cli-data"), make_repo(g, "cli-models")
     g.s3.put_object(Bucket=data.id, Key="main/train/a.csv", Body=b"1\n")
     commit = data.branch("main").commit(message="d").get_commit().id
@@ -293,8 +292,7 @@ def test_the_training_script_of_docs_lineage_md_reads_the_pinned_commit(lake, tm
     script = doc.split("```python\n# train.py\n", 1)[1].split("```", 1)[0]
     (tmp_path / "train.py").write_text(script)
     home = str(tmp_path)
-    with open(os.path.join(home, ".tarn.yaml"), "w") as f:
-        f.write(f"credentials:\n  access_key_id: {ADMIN_KEY_ID}\n  secret_access_key: {ADMIN_SECRET}\nserver:\n  endpoint_url: {g.url}\n")
+    cli_home(home, g.url)
     images = make_repo(g, "images")
     models = lakefs.Repository("models", client=g.client)
     if "models" not in [r.id for r in lakefs.repositories(client=g.client)]:
