@@ -72,17 +72,14 @@ extension SQLiteStore {
     private static let hookColumns = "hook_run_id, action, hook_id, started_ms, ended_ms, passed, output"
 
     private static func hookRow(_ s: SQLiteStatement, _ runID: String) -> HookRun {
-        HookRun(id: s.text(0), runID: runID, action: s.text(1), hookID: s.text(2), startedAt: date(s.int(3)),
-                endedAt: date(s.int(4)), passed: s.int(5) != 0, output: String(decoding: s.blob(6), as: UTF8.self))
+        HookRun(id: s.text(0), runID: runID, action: s.text(1), hookID: s.text(2), startedAt: date(millis: s.int(3)),
+                endedAt: date(millis: s.int(4)), passed: s.int(5) != 0, output: String(decoding: s.blob(6), as: UTF8.self))
     }
 
     private static let runColumns = "run_id, branch, commit_id, source_ref, event_type, started_ms, ended_ms, passed"
 
     private static func runRow(_ s: SQLiteStatement, _ repository: String) -> ActionRun {
         ActionRun(id: s.text(0), repository: repository, branch: s.text(1), commitID: s.text(2), sourceRef: s.text(3),
-                  eventType: s.text(4), startedAt: date(s.int(5)), endedAt: date(s.int(6)), passed: s.int(7) != 0)
+                  eventType: s.text(4), startedAt: date(millis: s.int(5)), endedAt: date(millis: s.int(6)), passed: s.int(7) != 0)
     }
-
-    private static func millis(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1000).rounded()) }
-    private static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
 }

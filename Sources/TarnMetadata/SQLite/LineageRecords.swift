@@ -8,8 +8,8 @@ extension SQLiteStore {
             try c.statement("""
                 INSERT INTO lineage_runs (id, name, status, started_ms, ended_ms, external_ids, params, metrics)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """).bind(.text(run.id), .text(run.name), .text(run.status.rawValue), .int(Self.ms(run.startedAt)),
-                          run.endedAt.map { .int(Self.ms($0)) } ?? .null, .text(Self.json(run.externalIDs)), .text(Self.json(run.params)),
+                """).bind(.text(run.id), .text(run.name), .text(run.status.rawValue), .int(Self.millis(run.startedAt)),
+                          run.endedAt.map { .int(Self.millis($0)) } ?? .null, .text(Self.json(run.externalIDs)), .text(Self.json(run.params)),
                           .text(Self.json(run.metrics))).run()
             let s = try c.statement("INSERT INTO lineage_inputs (run_id, position, repository, ref, commit_id, path) VALUES (?, ?, ?, ?, ?, ?)")
             for (i, input) in run.inputs.enumerated() {
@@ -25,7 +25,7 @@ extension SQLiteStore {
     public func finishLineageRun(id: String, status: LineageRun.Status, endedAt: Date, metrics: [String: Double], outputs: [RunOutput]) throws -> Bool {
         try write { c in
             let s = try c.statement("UPDATE lineage_runs SET status = ?, ended_ms = ?, metrics = ? WHERE id = ? AND status = 'running'")
-            try s.bind(.text(status.rawValue), .int(Self.ms(endedAt)), .text(Self.json(metrics)), .text(id)).run()
+            try s.bind(.text(status.rawValue), .int(Self.millis(endedAt)), .text(Self.json(metrics)), .text(id)).run()
             guard c.changes > 0 else { return false }
             try insertOutputs(c, id, from: try outputCount(c, id), outputs)
             return true
@@ -65,7 +65,7 @@ extension SQLiteStore {
                 ORDER BY id DESC LIMIT ?7
                 """)
             s.bind(Self.optional(before), Self.optional(filter.name), Self.optional(filter.status?.rawValue),
-                   filter.since.map { .int(Self.ms($0)) } ?? .null, Self.optional(filter.repository), Self.optional(filter.inputCommit),
+                   filter.since.map { .int(Self.millis($0)) } ?? .null, Self.optional(filter.repository), Self.optional(filter.inputCommit),
                    .int(Int64(limit)))
             let ids = try collect(s, limit: limit) { $0.text(0) }
             return try loadRuns(c, ids: ids)
@@ -151,7 +151,7 @@ extension SQLiteStore {
             runs.bind(.text(id))
             guard try runs.step() else { continue }
             var run = LineageRun(id: id, name: runs.text(0), status: LineageRun.Status(rawValue: runs.text(1)) ?? .failed,
-                                 startedAt: Self.date(runs.int(2)), endedAt: runs.isNull(3) ? nil : Self.date(runs.int(3)),
+                                 startedAt: Self.date(millis: runs.int(2)), endedAt: runs.isNull(3) ? nil : Self.date(millis: runs.int(3)),
                                  externalIDs: Self.decode(runs.text(4)) ?? [:], params: Self.decode(runs.text(5)) ?? [:],
                                  metrics: Self.decode(runs.text(6)) ?? [:])
             inputs.reset()
@@ -171,9 +171,6 @@ extension SQLiteStore {
         return out
     }
 
-    private static func ms(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1000).rounded()) }
-    private static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
-    private static func optional(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
     private static func json<T: Encodable>(_ v: T) -> String {
         let e = JSONEncoder()
         e.outputFormatting = .sortedKeys

@@ -606,7 +606,11 @@ public final class SQLiteStore: MetadataStore {
         }
     }
 
-    private static func optional(_ text: String?) -> SQLValue { text.map { .text($0) } ?? .null }
+    static func optional(_ text: String?) -> SQLValue { text.map { .text($0) } ?? .null }
+
+    /// Times stored as Unix milliseconds (action runs, lineage runs).
+    static func millis(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1000).rounded()) }
+    static func date(millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
 
     private static let uploadColumns = """
         id, repository, branch, path, content_type, metadata, created_at, completed_etag, checksum_algorithm, checksum_type, completed_checksum
