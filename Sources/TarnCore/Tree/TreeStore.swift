@@ -44,8 +44,14 @@ public final class TreeStore: Sendable {
     public func lookup(_ path: String, inMetarange id: String) throws -> Entry? {
         let ranges = try metarange(id)
         let idx = TreeCursor.firstRange(in: ranges, withLastKeyAtLeast: path)
-        guard idx < ranges.count, comparePaths(ranges[idx].firstKey, path) <= 0 else { return nil }
-        let data = try rangeData(ranges[idx])
+        guard idx < ranges.count else { return nil }
+        return try entry(path, in: ranges[idx])
+    }
+
+    /// The entry at `path` in the range whose last key is the first at least `path`.
+    fileprivate func entry(_ path: String, in range: RangeInfo) throws -> Entry? {
+        guard comparePaths(range.firstKey, path) <= 0 else { return nil }
+        let data = try rangeData(range)
         let pos = data.lowerBound(path)
         guard pos < data.count, data.compareKey(pos, path) == 0 else { return nil }
         return try data.entry(pos)
@@ -61,12 +67,8 @@ extension TreeStore {
     public func lookupOnce(_ path: String, inMetarange id: String) throws -> Entry? {
         if metaranges.value(for: id) != nil { return try lookup(path, inMetarange: id) }
         guard let bytes = try store.metarange(id) else { throw EngineError.corrupt("missing metarange \(id)") }
-        guard let range = try TreeCoding.findRange(in: bytes, atLeast: Array(path.utf8)),
-              comparePaths(range.firstKey, path) <= 0 else { return nil }
-        let data = try rangeData(range)
-        let pos = data.lowerBound(path)
-        guard pos < data.count, data.compareKey(pos, path) == 0 else { return nil }
-        return try data.entry(pos)
+        guard let range = try TreeCoding.findRange(in: bytes, atLeast: Array(path.utf8)) else { return nil }
+        return try entry(path, in: range)
     }
 }
 
