@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TarnCore
 import TarnMetadata
 
@@ -192,7 +191,12 @@ public final class Lineage: Sendable {
     /// so a later rewrite of the path under the same name is not mistaken for it. For a
     /// prefix or a whole commit, the runs pinned to that very commit.
     public func impact(of uri: String, depth: Int) throws -> [ImpactNode] {
-        let d = try dataset(uri)
+        try impact(of: try dataset(uri), depth: depth)
+    }
+
+    /// `impact(of:depth:)` of a dataset version already resolved (so the answer and the
+    /// dataset it names cannot come from two resolutions of a moving branch).
+    public func impact(of d: DatasetVersion, depth: Int) throws -> [ImpactNode] {
         let depth = max(1, min(depth, 50))
         var seen: Set<String> = []
         let object = d.path.isEmpty ? nil : try? engine.getObject(repository: d.repository, ref: d.commitID, path: d.path)

@@ -64,7 +64,10 @@ struct LineageRoutes {
         api.get("lineage/impact") { request, _ in
             let uri = try request.requiredQuery("uri")
             let depth = Self.depth(request)
-            let (dataset, nodes) = try await catalog.background { _ in (try lineage.dataset(uri), try lineage.impact(of: uri, depth: depth)) }
+            let (dataset, nodes) = try await catalog.background { _ in
+                let dataset = try lineage.dataset(uri)
+                return (dataset, try lineage.impact(of: dataset, depth: depth))
+            }
             return ImpactJSON(dataset: DatasetJSON(dataset), runs: nodes.map(ImpactRunJSON.init), count: ImpactRunJSON.count(nodes))
         }
         api.get("lineage/openlineage") { request, _ in
