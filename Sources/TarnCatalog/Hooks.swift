@@ -22,13 +22,12 @@ extension Catalog {
         let sources = try await actionSources(repository: repository, ref: branch)
         let event = HookEvent(type: .preCommit, repository: repository, branch: branch, sourceRef: branch,
                               commitMessage: options.message, committer: options.committer, commitMetadata: options.metadata)
-        let commit = try await background { [self] engine in
-            try engine.commit(repository: repository, branch: branch, options, gate: gate(event, sources))
+        return try await gatedHooks(event, sources) { engine, gate in
+            try engine.commit(repository: repository, branch: branch, options, gate: gate)
+        } then: { [self] commit in
+            CatalogMetrics.commits.increment()
+            if let runID { try lineage.recordCommit(runID: runID, repository: repository, commitID: commit.id) }
         }
-        CatalogMetrics.commits.increment()
-        if let runID { try lineage.recordCommit(runID: runID, repository: repository, commitID: commit.id) }
-        await runPostHooks(event.after(commit: commit), sources)
-        return commit
     }
 
     /// Merges `source` into the branch `destination` (on the blocking pool), with pre/post-merge
@@ -42,35 +41,27 @@ extension Catalog {
                               commitMessage: options.message ?? "", committer: options.committer,
                               commitMetadata: options.metadata, mergeSource: source)
         let settled = options
-        let commit = try await background { [self] engine in
-            try engine.merge(repository: repository, source: sourceCommit.id, into: destination, settled, gate: gate(event, sources))
-        }
-        CatalogMetrics.merges.increment()
-        await runPostHooks(event.after(commit: commit), sources)
-        return commit
+        return try await gatedHooks(event, sources) { engine, gate in
+            try engine.merge(repository: repository, source: sourceCommit.id, into: destination, settled, gate: gate)
+        } then: { _ in CatalogMetrics.merges.increment() }
     }
 
     public func revert(repository: String, branch: String, ref: String, parentNumber: Int, committer: String,
                        message: String?, allowEmpty: Bool) async throws -> Commit {
         let sources = try await actionSources(repository: repository, ref: branch)
         let event = HookEvent(type: .preRevert, repository: repository, branch: branch, sourceRef: ref, committer: committer)
-        let commit = try await background { [self] engine in
+        return try await gatedHooks(event, sources) { engine, gate in
             try engine.revert(repository: repository, branch: branch, ref: ref, parentNumber: parentNumber, committer: committer,
-                              message: message, allowEmpty: allowEmpty, gate: gate(event, sources))
+                              message: message, allowEmpty: allowEmpty, gate: gate)
         }
-        await runPostHooks(event.after(commit: commit), sources)
-        return commit
     }
 
     public func cherryPick(repository: String, branch: String, ref: String, parentNumber: Int, committer: String) async throws -> Commit {
         let sources = try await actionSources(repository: repository, ref: branch)
         let event = HookEvent(type: .preCherryPick, repository: repository, branch: branch, sourceRef: ref, committer: committer)
-        let commit = try await background { [self] engine in
-            try engine.cherryPick(repository: repository, branch: branch, ref: ref, parentNumber: parentNumber, committer: committer,
-                                  gate: gate(event, sources))
+        return try await gatedHooks(event, sources) { engine, gate in
+            try engine.cherryPick(repository: repository, branch: branch, ref: ref, parentNumber: parentNumber, committer: committer, gate: gate)
         }
-        await runPostHooks(event.after(commit: commit), sources)
-        return commit
     }
 
     /// Creates a branch; the hooks read their files from the commit it starts at.
@@ -105,6 +96,18 @@ extension Catalog {
     }
 
     // MARK: Running
+
+    /// An operation that makes a commit, on the blocking pool, with its pre-event in the
+    /// engine's gate (so the hooks see the commit to be made); then `then` with the commit,
+    /// then the post-event.
+    private func gatedHooks(_ event: HookEvent, _ sources: [ActionSource],
+                            _ operation: @escaping @Sendable (VersioningEngine, CommitGate?) throws -> Commit,
+                            then: (Commit) throws -> Void = { _ in }) async throws -> Commit {
+        let commit = try await background { [self] engine in try operation(engine, gate(event, sources)) }
+        try then(commit)
+        await runPostHooks(event.after(commit: commit), sources)
+        return commit
+    }
 
     /// The pre-event, then `operation` if it passed, then the post-event: for operations that
     /// make no commit, whose hooks need not see one.
