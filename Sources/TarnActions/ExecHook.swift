@@ -66,9 +66,7 @@ struct ExecHook {
                 kill(pid, SIGKILL)
             }
         }
-        let c = timeout.components
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(c.seconds) * 1_000_000_000 + Int(c.attoseconds / 1_000_000_000)),
-                                          execute: timer)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(GoDuration.nanoseconds(timeout))), execute: timer)
         let (status, signaled) = await exit.wait()
         timer.cancel()
         let (o, e) = await (out, err)
@@ -77,7 +75,7 @@ struct ExecHook {
         output.append(o)
         output.append("--- stderr ---\n")
         output.append(e)
-        if timedOut.load(ordering: .relaxed) { return "\(command) timed out after \(WebhookHook.describe(timeout)) and was killed" }
+        if timedOut.load(ordering: .relaxed) { return "\(command) timed out after \(GoDuration.describe(timeout)) and was killed" }
         if signaled { return "\(command) was killed by signal \(status)" }
         if status != 0 {
             let last = e.split(separator: "\n").last.map { ": " + $0.prefix(300) } ?? ""

@@ -80,6 +80,18 @@ enum GoDuration {
         }
         return .nanoseconds(Int64(nanos))
     }
+
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        let c = d.components
+        return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
+    }
+
+    /// `30s`, `0.5s`: how a timeout is named in messages.
+    static func describe(_ d: Duration) -> String {
+        let c = d.components
+        if c.attoseconds == 0 { return "\(c.seconds)s" }
+        return String(format: "%.3gs", Double(nanoseconds(d)) / 1e9)
+    }
 }
 
 /// `{{ ENV.NAME }}` in hook properties: replaced by the server's environment variable, for

@@ -50,9 +50,8 @@ struct WebhookHook {
         request.headers.add(name: "Content-Type", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: payload))
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(seconds * 1e9)))
+            let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(GoDuration.nanoseconds(timeout)))
             let body = try await response.body.collect(upTo: output.limit)
             let text = String(buffer: body)
             output.append("Response:\n\(response.status.code) \(response.status.reasonPhrase)\n\(text)\n")
@@ -60,8 +59,8 @@ struct WebhookHook {
             let excerpt = text.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300)
             return "webhook answered \(response.status.code) \(response.status.reasonPhrase)" + (excerpt.isEmpty ? "" : ": \(excerpt)")
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            output.append("Error: no answer within \(Self.describe(timeout))\n")
-            return "webhook timed out after \(Self.describe(timeout))"
+            output.append("Error: no answer within \(GoDuration.describe(timeout))\n")
+            return "webhook timed out after \(GoDuration.describe(timeout))"
         } catch let error as NIOTooManyBytesError {
             output.append("Error: \(error)\n")
             return "webhook answer larger than \(output.limit) bytes"
@@ -69,11 +68,5 @@ struct WebhookHook {
             output.append("Error: \(error)\n")
             return "webhook request failed: \(error)"
         }
-    }
-
-    static func describe(_ d: Duration) -> String {
-        let c = d.components
-        if c.attoseconds == 0 { return "\(c.seconds)s" }
-        return String(format: "%.3gs", Double(c.seconds) + Double(c.attoseconds) / 1e18)
     }
 }
