@@ -63,7 +63,7 @@ struct LineageBenchmark {
             "TARN_ADMIN_ACCESS_KEY_ID": APIBenchmark.keyID, "TARN_ADMIN_SECRET_ACCESS_KEY": APIBenchmark.secret,
         ])
         defer { server.stop() }
-        let auth = "Authorization: Basic \(Data("\(APIBenchmark.keyID):\(APIBenchmark.secret)".utf8).base64EncodedString())\r\n"
+        let auth = APIBenchmark(quick: quick).auth
         let json = auth + "Content-Type: application/json\r\n"
 
         // Run starts: each resolves its input twice and writes one run.

@@ -115,17 +115,32 @@ struct LineageCommand: AsyncParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, dot }
 
-    struct Provenance: ClientCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "The runs that produced a commit or object, their inputs, and theirs: tarn lineage provenance lakefs://REPO/REF[/PATH]")
-        @OptionGroup var options: ClientOptions
+    /// What provenance and impact both take: the dataset version, how deep, how to print.
+    struct Query: ParsableArguments {
         @Argument(help: "lakefs://REPO/REF[/PATH]") var target: String
         @Option(help: "Runs deep (default 5).") var depth = 5
         @Option(help: "text (a tree), json or dot (Graphviz).") var format: Format = .text
 
+        /// The server's answer, or nil once it was printed as JSON.
+        func fetch(_ client: APIClient, _ out: Output, _ path: String) async throws(ClientError) -> JSON? {
+            let answer = try await client.call(.GET, path, query: [("uri", target), ("depth", String(depth))])
+            if out.json || format == .json { Swift.print(answer.rendered()); return nil }
+            return answer
+        }
+
+        func show(_ graph: Graph, _ lines: [String]) {
+            if format == .dot { Swift.print(graph.dot) } else { lines.forEach { Swift.print($0) } }
+        }
+    }
+
+    struct Provenance: ClientCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The runs that produced a commit or object, their inputs, and theirs: tarn lineage provenance lakefs://REPO/REF[/PATH]")
+        @OptionGroup var options: ClientOptions
+        @OptionGroup var query: Query
+
         func execute(_ client: APIClient, _ out: Output) async throws(ClientError) {
-            let p = try await client.call(.GET, "/lineage/provenance", query: [("uri", target), ("depth", String(depth))])
-            if out.json || format == .json { print(p.rendered()); return }
+            guard let p = try await query.fetch(client, out, "/lineage/provenance") else { return }
             var graph = Graph()
             var lines: [String] = []
             func walk(_ node: JSON, _ indent: String) {
@@ -142,7 +157,7 @@ struct LineageCommand: AsyncParsableCommand {
                 }
             }
             walk(p, "")
-            if format == .dot { print(graph.dot) } else { lines.forEach { print($0) } }
+            query.show(graph, lines)
         }
     }
 
@@ -150,13 +165,10 @@ struct LineageCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every run that read this commit or object version, and the runs downstream: tarn lineage impact lakefs://REPO/REF[/PATH]")
         @OptionGroup var options: ClientOptions
-        @Argument(help: "lakefs://REPO/REF[/PATH]") var target: String
-        @Option(help: "Runs deep (default 5).") var depth = 5
-        @Option(help: "text (a tree), json or dot (Graphviz).") var format: Format = .text
+        @OptionGroup var query: Query
 
         func execute(_ client: APIClient, _ out: Output) async throws(ClientError) {
-            let i = try await client.call(.GET, "/lineage/impact", query: [("uri", target), ("depth", String(depth))])
-            if out.json || format == .json { print(i.rendered()); return }
+            guard let i = try await query.fetch(client, out, "/lineage/impact") else { return }
             var graph = Graph()
             var lines = ["\(i["dataset"]["uri"].text): \(i["count"].text) run(s)"]
             func walk(_ node: JSON, _ indent: String) {
@@ -167,7 +179,7 @@ struct LineageCommand: AsyncParsableCommand {
                 for next in node["downstream"].array { walk(next, indent + "    ") }
             }
             for node in i["runs"].array { walk(node, "  ") }
-            if format == .dot { print(graph.dot) } else { lines.forEach { print($0) } }
+            query.show(graph, lines)
         }
     }
 
