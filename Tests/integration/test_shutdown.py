@@ -1,7 +1,10 @@
 """SIGTERM during an upload: the upload in flight completes, and nothing acknowledged is lost."""
 import base64
 import http.client
+import re
+import time
 import urllib.parse
+import urllib.request
 
 import lakefs
 from lakefs.client import Client
@@ -9,6 +12,24 @@ from lakefs.client import Client
 from conftest import ADMIN_KEY_ID, ADMIN_SECRET, TarnProcess
 
 AUTH = "Basic " + base64.b64encode(f"{ADMIN_KEY_ID}:{ADMIN_SECRET}".encode()).decode()
+
+
+def active_posts(url):
+    """POST requests the server is handling now (Hummingbird's active-requests gauge)."""
+    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+    values = [float(m.group(1)) for m in re.finditer(
+        r'^http_server_active_requests\{[^}]*http_request_method="POST"[^}]*\} (\S+)$', text, re.M)]
+    return sum(values)
+
+
+def wait_until_handled(url, timeout=30):
+    """Returns once the server has read a POST's head and is running its handler. Until then
+    the connection may still sit in the listen backlog, or be open with nothing parsed, and a
+    graceful shutdown rightly closes both: signalling before this point made the test flaky."""
+    deadline = time.monotonic() + timeout
+    while active_posts(url) < 1:
+        assert time.monotonic() < deadline, "the server never started handling the upload"
+        time.sleep(0.01)
 
 
 def test_sigterm_finishes_the_upload_in_flight_and_keeps_acknowledged_ones(data_dir):
@@ -32,6 +53,7 @@ def test_sigterm_finishes_the_upload_in_flight_and_keeps_acknowledged_ones(data_
     conn.putheader("Content-Length", str(len(payload)))
     conn.endheaders()
     conn.send(payload[: len(payload) // 2])
+    wait_until_handled(server.url)
 
     server.proc.send_signal(15)
     # The server says it is shutting down before it stops accepting; only then is the rest sent.
