@@ -1,16 +1,18 @@
 import Foundation
 import NIOCore
 
-/// A bounded queue of byte chunks between an async task and a thread that blocks (libcurl's
-/// callbacks run on a transfer thread and must answer synchronously). Either side may be the
-/// writer: an upload's body is written by a task and read by curl's read callback, a
-/// download's by curl's write callback and read by a task. A writer waits while `capacity`
-/// bytes are queued, so a slow reader slows the writer and memory stays bounded.
+/// A bounded queue of byte chunks between an async task and a libcurl transfer, whose
+/// callbacks run on the curl thread and must answer at once. Either side may be the writer:
+/// an upload's body is written by a task and read by curl's read callback, a download's is
+/// written by curl's write callback and read by a task. When the channel is full (or empty,
+/// for curl's reads) the curl side is told to pause and leaves a wake-up, which the task side
+/// calls once there is room (or data): a slow reader slows the transfer, memory stays bounded,
+/// and no thread ever waits on a transfer.
 ///
 /// Closing with an error wakes both sides; a reader then gets the error, a writer learns the
 /// reader has gone (so curl can abort the transfer).
 final class ByteChannel: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var chunks: [[UInt8]] = []
     /// Offset into `chunks[0]` already consumed by `readBlocking`.
     private var headOffset = 0
@@ -19,6 +21,8 @@ final class ByteChannel: @unchecked Sendable {
     private var failure: Error?
     /// The async side waiting for data (reader) or room (writer).
     private var waiter: CheckedContinuation<Void, Never>?
+    /// The paused curl transfer's wake-up, called once the state it waited on has changed.
+    private var pausedTransfer: (@Sendable () -> Void)?
     let capacity: Int
     /// Bytes handed to the reader so far (whether a failed upload may be retried).
     private(set) var delivered: Int64 = 0
@@ -27,9 +31,12 @@ final class ByteChannel: @unchecked Sendable {
 
     init(capacity: Int = 4 << 20) { self.capacity = capacity }
 
+    /// Called with the lock held. Resuming a continuation only schedules its task, and a
+    /// transfer's wake-up only queues an unpause for the curl thread: neither runs code that
+    /// could take this lock.
     private func wakeAll() {
-        condition.broadcast()
         if let w = waiter { waiter = nil; w.resume() }
+        if let p = pausedTransfer { pausedTransfer = nil; p() }
     }
 
     // MARK: async writer, blocking reader (uploads)
@@ -37,19 +44,19 @@ final class ByteChannel: @unchecked Sendable {
     /// Queues a chunk, waiting while the channel is full. Throws the reader's failure.
     func write(_ chunk: [UInt8]) async throws {
         while true {
-            let ready: Bool = condition.withLock {
+            let ready: Bool = lock.withLock {
                 if failure != nil || finished { return true }
                 return queued < capacity
             }
             if ready { break }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                condition.lock()
-                if failure != nil || finished || queued < capacity { condition.unlock(); c.resume(); return }
+                lock.lock()
+                if failure != nil || finished || queued < capacity { lock.unlock(); c.resume(); return }
                 waiter = c
-                condition.unlock()
+                lock.unlock()
             }
         }
-        try condition.withLock {
+        try lock.withLock {
             if let failure { throw failure }
             chunks.append(chunk)
             queued += chunk.count
@@ -58,19 +65,26 @@ final class ByteChannel: @unchecked Sendable {
         }
     }
 
-    /// Copies up to `max` bytes into `into`, blocking until some are queued. 0 means the end.
-    func readBlocking(into: UnsafeMutableRawPointer, max: Int) throws -> Int {
-        condition.lock()
-        defer { condition.unlock() }
-        while chunks.isEmpty && !finished && failure == nil { condition.wait() }
+    /// What curl's read callback gets: bytes copied, the end of the body, or nothing yet (the
+    /// transfer pauses and `wake` is called when a chunk, the end or a failure arrives).
+    enum Taken { case bytes(Int), end, pending }
+
+    /// Copies up to `max` queued bytes into `into` without waiting. Throws the writer's failure.
+    func tryRead(into: UnsafeMutableRawPointer, max: Int, wake: @escaping @Sendable () -> Void) throws -> Taken {
+        lock.lock()
+        defer { lock.unlock() }
         if let failure { throw failure }
-        guard !chunks.isEmpty else { return 0 }
+        guard !chunks.isEmpty else {
+            if finished { return .end }
+            pausedTransfer = wake
+            return .pending
+        }
         var copied = 0
         take(upTo: max) { piece in
             piece.withUnsafeBytes { (into + copied).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             copied += piece.count
         }
-        return copied
+        return .bytes(copied)
     }
 
     /// Hands the reader up to `max` queued bytes, piece by piece, and frees their room for the
@@ -91,24 +105,40 @@ final class ByteChannel: @unchecked Sendable {
 
     // MARK: blocking writer, async reader (downloads)
 
-    /// Queues a copy of `bytes`, blocking while the channel is full. False when the reader
-    /// has gone (the transfer should stop).
-    func writeBlocking(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while queued >= capacity && failure == nil && !finished { condition.wait() }
-        guard failure == nil, !finished else { return false }
+    /// What curl's write callback learns: the bytes were queued, the channel is full (the
+    /// transfer pauses and `wake` is called once the reader has made room), or the reader has
+    /// gone (the transfer should stop).
+    enum Offered { case queued, full, closed }
+
+    /// Queues a copy of `bytes` unless the channel is full, without waiting.
+    func tryWrite(_ bytes: UnsafeRawBufferPointer, wake: @escaping @Sendable () -> Void) -> Offered {
+        lock.lock()
+        defer { lock.unlock() }
+        guard failure == nil, !finished else { return .closed }
+        guard queued < capacity else {
+            pausedTransfer = wake
+            return .full
+        }
+        append(bytes)
+        return .queued
+    }
+
+    /// Queues a copy of `bytes` whatever the channel holds: for a body already in memory.
+    func writeWhole(_ bytes: UnsafeRawBufferPointer) {
+        lock.withLock { append(bytes) }
+    }
+
+    private func append(_ bytes: UnsafeRawBufferPointer) {
         chunks.append(Array(bytes))
         queued += bytes.count
         accepted += Int64(bytes.count)
         wakeAll()
-        return true
     }
 
     /// The next chunk, waiting for one; nil at the end.
     func read() async throws -> [UInt8]? {
         while true {
-            let next: Result<[UInt8]?, Error>? = condition.withLock {
+            let next: Result<[UInt8]?, Error>? = lock.withLock {
                 if let failure { return .failure(failure) }
                 if !chunks.isEmpty {
                     let c = headOffset == 0 ? chunks.removeFirst() : Array(chunks.removeFirst()[headOffset...])
@@ -130,7 +160,7 @@ final class ByteChannel: @unchecked Sendable {
     /// many curl callbacks' worth instead of one per callback.
     func read(into buffer: inout ByteBuffer, max: Int) async throws -> Bool {
         while true {
-            let outcome: Result<Bool, Error>? = condition.withLock {
+            let outcome: Result<Bool, Error>? = lock.withLock {
                 if let failure { return .failure(failure) }
                 guard !chunks.isEmpty else { return finished ? .success(false) : nil }
                 take(upTo: max) { buffer.writeBytes($0) }
@@ -144,10 +174,10 @@ final class ByteChannel: @unchecked Sendable {
     /// Returns once there is something for the async reader: bytes, the end, or a failure.
     private func untilReadable() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            condition.lock()
-            if failure != nil || finished || !chunks.isEmpty { condition.unlock(); c.resume(); return }
+            lock.lock()
+            if failure != nil || finished || !chunks.isEmpty { lock.unlock(); c.resume(); return }
             waiter = c
-            condition.unlock()
+            lock.unlock()
         }
     }
 
@@ -155,7 +185,7 @@ final class ByteChannel: @unchecked Sendable {
 
     /// The writer is done: a reader gets what is queued, then the end.
     func finish() {
-        condition.withLock {
+        lock.withLock {
             finished = true
             wakeAll()
         }
@@ -163,7 +193,7 @@ final class ByteChannel: @unchecked Sendable {
 
     /// Stops both sides with `error` (the first one wins); queued bytes are dropped.
     func fail(_ error: Error) {
-        condition.withLock {
+        lock.withLock {
             if failure == nil { failure = error }
             chunks.removeAll()
             queued = 0

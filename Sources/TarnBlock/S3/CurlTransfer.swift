@@ -46,16 +46,33 @@ struct CurlFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Runs HTTP calls through libcurl easy handles on dedicated threads: a transfer blocks its
-/// thread (curl's callbacks wait on the bounded `ByteChannel`s, which is the back-pressure),
-/// never a Swift concurrency thread or an event loop. Handles are pooled so their connections
-/// stay alive between calls (`curl_easy_reset` keeps the connection cache).
+/// Runs HTTP calls through one libcurl multi handle, driven by a thread of its own with
+/// `curl_multi_socket_action` over an epoll set: every transfer of the client shares that
+/// thread and its one wait, and only transfers whose sockets are ready are run, so a request
+/// costs no thread hand-off of its own beyond queueing it and being told it is done (one
+/// blocking thread per transfer spent more of the server's CPU switching threads than
+/// forwarding bytes; `curl_multi_perform` polled every socket on every turn). Callbacks never
+/// wait: a streamed body that has no data or no room pauses its transfer
+/// (`CURL_READFUNC_PAUSE` / `CURL_WRITEFUNC_PAUSE`), and the `ByteChannel` wakes it when the
+/// task side has caught up, which is the back-pressure in both directions. Connections live
+/// in the multi handle's cache and are reused across transfers.
 final class CurlClient: @unchecked Sendable {
-    /// Idle handles (guarded by `lock`).
-    private var handles: [UnsafeMutableRawPointer] = []
-    private let lock = NSLock()
     let connectTimeout: Double
     let stallTimeout: Double
+    private let multi: UnsafeMutableRawPointer
+    private let epoll: Int32
+    /// Written to wake the curl thread when work is queued.
+    private let wakeup: Int32
+    /// Work handed to the curl thread (guarded by `lock`): transfers to start, paused ones
+    /// to resume.
+    private var starting: [Transfer] = []
+    private var resuming: [Transfer] = []
+    private let lock = NSLock()
+    /// Owned by the curl thread: transfers in progress by easy handle, idle easy handles,
+    /// and when curl wants to be called for its timeouts (nil: no timer).
+    private var running: [UnsafeMutableRawPointer: Transfer] = [:]
+    private var idle: [UnsafeMutableRawPointer] = []
+    fileprivate var timerDeadline: UInt64?
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
@@ -63,55 +80,126 @@ final class CurlClient: @unchecked Sendable {
         _ = Self.globalInit
         self.connectTimeout = connectTimeout
         self.stallTimeout = stallTimeout
+        multi = curl_multi_init()!
+        epoll = tarn_epoll_create()
+        wakeup = tarn_wakeup_create(epoll)
+        precondition(epoll >= 0 && wakeup >= 0, "epoll or eventfd unavailable: errno \(errno)")
+        tarn_curl_multi_callbacks(multi, socketCallback, timerCallback, Unmanaged.passUnretained(self).toOpaque())
+        // The thread holds the client only while it works, so a client nobody uses any more
+        // (and that has no transfer left, each of which holds it) ends its thread.
+        let thread = Thread { [weak self] in
+            while let client = self { client.turn() }
+        }
+        thread.name = "tarn-curl"
+        thread.start()
     }
 
     deinit {
-        for h in handles { curl_easy_cleanup(h) }
+        for h in idle { curl_easy_cleanup(h) }
+        curl_multi_cleanup(multi)
+        close(wakeup)
+        close(epoll)
     }
 
-    private func checkout() -> UnsafeMutableRawPointer {
-        if let h = lock.withLock({ handles.popLast() }) { return h }
-        return curl_easy_init()
+    /// Performs `call`. When `stream` is given, a 2xx body goes there (and `onHeaders` is told
+    /// the status first, on the curl thread); any other body is collected.
+    func perform(_ call: HTTPCall, stream: ByteChannel? = nil,
+                 onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil) async -> Result<HTTPReply, CurlFailure> {
+        await withCheckedContinuation { (c: CheckedContinuation<Result<HTTPReply, CurlFailure>, Never>) in
+            let transfer = Transfer(client: self, call: call, stream: stream, onHeaders: onHeaders) { c.resume(returning: $0) }
+            lock.withLock { starting.append(transfer) }
+            tarn_wakeup_signal(wakeup)
+        }
     }
 
-    private func checkin(_ h: UnsafeMutableRawPointer) {
+    /// Asks the curl thread to resume `transfer` (from a channel's wake-up, any thread).
+    fileprivate func resume(_ transfer: Transfer) {
+        lock.withLock { resuming.append(transfer) }
+        tarn_wakeup_signal(wakeup)
+    }
+
+    // MARK: the curl thread
+
+    fileprivate func watch(_ socket: Int32, _ what: Int32) {
+        tarn_epoll_watch(epoll, socket, what)
+    }
+
+    /// One turn of the curl thread: start and resume what was asked for, wait for a socket,
+    /// curl's timer or a wake-up, run what is ready and hand over the transfers that ended.
+    private func turn() {
+        var active: Int32 = 0
+        let (start, resume) = lock.withLock { () -> ([Transfer], [Transfer]) in
+            defer { starting.removeAll(keepingCapacity: true); resuming.removeAll(keepingCapacity: true) }
+            return (starting, resuming)
+        }
+        for transfer in start { begin(transfer) }
+        for transfer in resume {
+            // A wake-up may arrive after its transfer ended and its handle went to another.
+            guard let h = transfer.handle, running[h] === transfer else { continue }
+            curl_easy_pause(h, CURLPAUSE_CONT)
+        }
+        var timeout: Int32 = 1000
+        if let deadline = timerDeadline {
+            let now = DispatchTime.now().uptimeNanoseconds
+            timeout = deadline <= now ? 0 : Int32(min(1000, (deadline - now + 999_999) / 1_000_000))
+        }
+        var fds = [Int32](repeating: 0, count: 64), flags = [Int32](repeating: 0, count: 64)
+        let ready = tarn_epoll_wait(epoll, &fds, &flags, timeout)
+        for i in 0..<max(0, Int(ready)) {
+            if fds[i] == wakeup { tarn_wakeup_drain(wakeup); continue }
+            curl_multi_socket_action(multi, fds[i], flags[i], &active)
+        }
+        if let deadline = timerDeadline, deadline <= DispatchTime.now().uptimeNanoseconds {
+            timerDeadline = nil
+            curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &active)
+        }
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let h = message.pointee.easy_handle else { continue }
+            finish(h, code: message.pointee.data.result)
+        }
+    }
+
+    private func begin(_ transfer: Transfer) {
+        let h = idle.popLast() ?? curl_easy_init()!
+        transfer.handle = h
+        configure(h, for: transfer)
+        running[h] = transfer
+        curl_multi_add_handle(multi, h)
+    }
+
+    private func finish(_ h: UnsafeMutableRawPointer, code: CURLcode) {
+        curl_multi_remove_handle(multi, h)
+        guard let transfer = running.removeValue(forKey: h) else { return }
+        let outcome: Result<HTTPReply, CurlFailure>
+        if let failure = transfer.failure {
+            outcome = .failure(CurlFailure(code: -1, message: failure))
+        } else if code != CURLE_OK {
+            outcome = .failure(CurlFailure(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code))))
+        } else {
+            outcome = .success(HTTPReply(status: tarn_curl_response_code(h), headers: transfer.headers, body: transfer.collected))
+        }
         curl_easy_reset(h)
-        let kept = lock.withLock { () -> Bool in
-            guard handles.count < 64 else { return false }
-            handles.append(h)
-            return true
-        }
-        if !kept { curl_easy_cleanup(h) }
+        if idle.count < 64 { idle.append(h) } else { curl_easy_cleanup(h) }
+        transfer.handle = nil
+        transfer.complete(outcome)
     }
 
-    /// Runs `work` on a transfer thread of its own and returns its result.
-    static func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { (c: CheckedContinuation<T, Never>) in
-            TransferThreads.shared.run { c.resume(returning: work()) }
-        }
-    }
-
-    /// Performs `call` on the calling thread. When `stream` is given, a 2xx body goes there
-    /// (and `onHeaders` is told the status first); any other body is collected.
-    func performBlocking(_ call: HTTPCall, stream: ByteChannel? = nil,
-                         onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil) -> Result<HTTPReply, CurlFailure> {
-        let h = checkout()
-        defer { checkin(h) }
-        let context = TransferContext(body: call.body, stream: stream, onHeaders: onHeaders)
-        let opaque = Unmanaged.passUnretained(context).toOpaque()
-        var list: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(list) }
-
+    private func configure(_ h: UnsafeMutableRawPointer, for transfer: Transfer) {
+        let call = transfer.call
+        let opaque = Unmanaged.passUnretained(transfer).toOpaque()
         tarn_curl_setopt_str(h, CURLOPT_URL, call.url)
         tarn_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         tarn_curl_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         tarn_curl_setopt_long(h, CURLOPT_TCP_NODELAY, 1)
         tarn_curl_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
         tarn_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
+        // A transfer paused for back-pressure is not speed-checked by curl.
         tarn_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 1)
         tarn_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, Int(stallTimeout)))
         tarn_curl_setopt_long(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 1000)
         tarn_curl_setopt_long(h, CURLOPT_BUFFERSIZE, 256 << 10)
+        tarn_curl_setopt_long(h, CURLOPT_UPLOAD_BUFFERSIZE, 1 << 20)
         tarn_curl_setopt_data_cb(h, CURLOPT_HEADERFUNCTION, headerCallback)
         tarn_curl_setopt_ptr(h, CURLOPT_HEADERDATA, opaque)
         tarn_curl_setopt_data_cb(h, CURLOPT_WRITEFUNCTION, writeCallback)
@@ -139,27 +227,23 @@ final class CurlClient: @unchecked Sendable {
         if case .stream = call.body { headers["expect"] = "100-continue" } else { headers["expect"] = "" }
         headers["content-type"] = headers["content-type"] ?? ""
         for (name, value) in headers {
-            list = curl_slist_append(list, value.isEmpty ? "\(name):" : "\(name): \(value)")
+            transfer.headerList = curl_slist_append(transfer.headerList, value.isEmpty ? "\(name):" : "\(name): \(value)")
         }
-        tarn_curl_setopt_slist(h, CURLOPT_HTTPHEADER, list)
-
-        let code = curl_easy_perform(h)
-        if let failure = context.failure {
-            return .failure(CurlFailure(code: -1, message: failure))
-        }
-        guard code == CURLE_OK else {
-            return .failure(CurlFailure(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code))))
-        }
-        return .success(HTTPReply(status: tarn_curl_response_code(h), headers: context.headers, body: context.collected))
+        tarn_curl_setopt_slist(h, CURLOPT_HTTPHEADER, transfer.headerList)
     }
 }
 
-/// State one transfer's callbacks share (they get it back as their context pointer).
-private final class TransferContext {
-    let body: HTTPCall.Body
+/// One call in progress: what its callbacks share (they get it back as their context
+/// pointer) and how it ends. Touched only on the curl thread, but for `complete`.
+private final class Transfer: @unchecked Sendable {
+    let client: CurlClient
+    let call: HTTPCall
     var bodyOffset: Int64 = 0
     let stream: ByteChannel?
     let onHeaders: (@Sendable (Int, [String: String]) -> Void)?
+    let complete: @Sendable (Result<HTTPReply, CurlFailure>) -> Void
+    var handle: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
     var status = 0
     var headers: [String: String] = [:]
     var streaming = false
@@ -167,23 +251,48 @@ private final class TransferContext {
     /// Why a callback stopped the transfer (the body source failed), if one did.
     var failure: String?
 
-    init(body: HTTPCall.Body, stream: ByteChannel?, onHeaders: (@Sendable (Int, [String: String]) -> Void)?) {
-        self.body = body
+    init(client: CurlClient, call: HTTPCall, stream: ByteChannel?, onHeaders: (@Sendable (Int, [String: String]) -> Void)?,
+         complete: @escaping @Sendable (Result<HTTPReply, CurlFailure>) -> Void) {
+        self.client = client
+        self.call = call
         self.stream = stream
         self.onHeaders = onHeaders
+        self.complete = complete
     }
+
+    deinit { curl_slist_free_all(headerList) }
+
+    /// The wake-up a channel calls for this transfer once it may go on.
+    var wake: @Sendable () -> Void { { [client, self] in client.resume(self) } }
+}
+
+private func client(_ p: UnsafeMutableRawPointer?) -> CurlClient {
+    Unmanaged<CurlClient>.fromOpaque(p!).takeUnretainedValue()
+}
+
+/// curl says which socket to wait on for what (or to stop waiting on it).
+private let socketCallback: tarn_curl_socket_cb = { _, socket, what, userp, _ in
+    client(userp).watch(socket, what)
+    return 0
+}
+
+/// curl says when it next wants `CURL_SOCKET_TIMEOUT` (-1: never, 0: at once).
+private let timerCallback: tarn_curl_timer_cb = { _, timeoutMS, userp in
+    client(userp).timerDeadline = timeoutMS < 0 ? nil : DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMS) * 1_000_000
+    return 0
 }
 
 private let readAbort = 0x1000_0000  // CURL_READFUNC_ABORT
+private let pause = 0x1000_0001  // CURL_READFUNC_PAUSE and CURL_WRITEFUNC_PAUSE
 
-private func context(_ p: UnsafeMutableRawPointer?) -> TransferContext {
-    Unmanaged<TransferContext>.fromOpaque(p!).takeUnretainedValue()
+private func context(_ p: UnsafeMutableRawPointer?) -> Transfer {
+    Unmanaged<Transfer>.fromOpaque(p!).takeUnretainedValue()
 }
 
 private let readCallback: tarn_curl_data_cb = { buffer, size, count, p in
     let ctx = context(p)
     let max = size * count
-    switch ctx.body {
+    switch ctx.call.body {
     case .empty: return 0
     case let .bytes(bytes):
         let n = min(max, bytes.count - Int(ctx.bodyOffset))
@@ -200,7 +309,11 @@ private let readCallback: tarn_curl_data_cb = { buffer, size, count, p in
         return n
     case let .stream(channel, _):
         do {
-            return try channel.readBlocking(into: UnsafeMutableRawPointer(buffer!), max: max)
+            switch try channel.tryRead(into: UnsafeMutableRawPointer(buffer!), max: max, wake: ctx.wake) {
+            case let .bytes(n): return n
+            case .end: return 0
+            case .pending: return pause
+            }
         } catch {
             ctx.failure = "request body failed: \(error)"
             return readAbort
@@ -239,7 +352,11 @@ private let writeCallback: tarn_curl_data_cb = { buffer, size, count, p in
     let n = size * count
     let bytes = UnsafeRawBufferPointer(start: buffer, count: n)
     if ctx.streaming, let stream = ctx.stream {
-        return stream.writeBlocking(bytes) ? n : 0
+        switch stream.tryWrite(bytes, wake: ctx.wake) {
+        case .queued: return n
+        case .full: return pause
+        case .closed: return 0
+        }
     }
     // Error documents and listings: small. Anything larger is a misbehaving backend.
     guard ctx.collected.count + n <= 64 << 20 else { ctx.failure = "backend response too large"; return 0 }

@@ -271,16 +271,15 @@ public final class S3BlockStore: BlockStore {
         if length == 0 {
             channel.finish()
         } else if length <= Self.smallRead {
-            // A small body comes back whole in one transfer: one hop to a transfer thread and
-            // one back, instead of a stream's handshakes (a 4 KiB GET spent most of its time
-            // waking threads), and a failed read can be retried.
+            // A small body comes back whole: one hand-off to the curl thread and one back,
+            // instead of a stream's handshakes, and a failed read can be retried.
             var r = S3Client.Request(method: "GET", bucket: bucket, key: key)
             if length != objectSize { r.headers["range"] = "bytes=\(start)-\(start + length - 1)" }
             let reply = try await client.send(r)
             guard reply.body.count == length else {
                 throw BlockStoreError.backend("GET s3://\(bucket)/\(key) answered \(reply.body.count) bytes, expected \(length)")
             }
-            _ = reply.body.withUnsafeBytes { channel.writeBlocking($0) }
+            reply.body.withUnsafeBytes { channel.writeWhole($0) }
             channel.finish()
         } else {
             var r = S3Client.Request(method: "GET", bucket: bucket, key: key)
@@ -290,14 +289,14 @@ public final class S3BlockStore: BlockStore {
         return ObjectReader(channel: channel, start: start, length: length, objectSize: objectSize)
     }
 
-    /// Starts `r` on a transfer thread and returns once the backend has answered 2xx (the body
-    /// then flows into `channel`), or throws its error.
+    /// Starts `r` and returns once the backend has answered 2xx (the body then flows into
+    /// `channel`), or throws its error.
     private func open(_ r: S3Client.Request, into channel: ByteChannel) async throws {
         let client = self.client
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
             let answered = OnceFlag()
-            TransferThreads.shared.run {
-                let outcome = client.sendBlocking(r, stream: channel) { status, _ in
+            Task {
+                let outcome = await client.outcome(r, stream: channel) { status, _ in
                     if (200..<300).contains(status), answered.claim() { c.resume() }
                 }
                 switch outcome {

@@ -106,25 +106,25 @@ final class S3Client: @unchecked Sendable {
     }
 
     /// Exponential backoff with full jitter: 50 ms, 100 ms, 200 ms… capped at 2 s.
-    private static func backoff(_ attempt: Int) -> UInt32 {
+    private static func backoff(_ attempt: Int) -> UInt64 {
         let cap = min(2_000_000, 50_000 << min(attempt, 10))
-        return UInt32.random(in: UInt32(cap / 2)...UInt32(cap))
+        return UInt64.random(in: UInt64(cap / 2)...UInt64(cap)) * 1_000
     }
 
-    /// Sends `r` (retrying on the transfer thread) and returns a 2xx reply, or throws.
-    /// `stream` and `onHeaders` as in `CurlClient.performBlocking`.
+    /// Sends `r` (retrying when that is safe) and returns a 2xx reply, or throws.
+    /// `stream` and `onHeaders` as in `CurlClient.perform`.
     func send(_ r: Request, stream: ByteChannel? = nil, onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil) async throws -> HTTPReply {
-        let outcome = await CurlClient.onThread { [self] in sendBlocking(r, stream: stream, onHeaders: onHeaders) }
-        return try outcome.get()
+        try await outcome(r, stream: stream, onHeaders: onHeaders).get()
     }
 
-    func sendBlocking(_ r: Request, stream: ByteChannel? = nil, onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil) -> Result<HTTPReply, BlockStoreError> {
+    /// `send`'s answer as a value: the reply, or the error the wire layers map.
+    func outcome(_ r: Request, stream: ByteChannel? = nil, onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil) async -> Result<HTTPReply, BlockStoreError> {
         var attempt = 0
         while true {
-            let outcome = curl.performBlocking(signed(r), stream: stream, onHeaders: onHeaders)
+            let outcome = await curl.perform(signed(r), stream: stream, onHeaders: onHeaders)
             let streamed = (stream?.accepted ?? 0) > 0
             if attempt < settings.maxRetries, !streamed, retryable(outcome, r) {
-                usleep(Self.backoff(attempt))
+                try? await Task.sleep(nanoseconds: Self.backoff(attempt))
                 attempt += 1
                 continue
             }
