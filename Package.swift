@@ -100,7 +100,8 @@ let package = Package(
         // Wiring: configuration, listeners, lifecycle.
         .target(
             name: "TarnServer",
-            dependencies: ["TarnAPI", "TarnS3", "TarnCatalog", "TarnActions", "TarnLineage", "TarnAuth", "TarnBlock", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["TarnAPI", "TarnS3", "TarnCatalog", "TarnActions", "TarnLineage", "TarnAuth", "TarnBlock", "CLinuxShims",
+                           .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Yams", package: "Yams"), .product(name: "Prometheus", package: "swift-prometheus"),

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 int tarn_start_writeback(int fd, int64_t offset, int64_t length) {
 #ifdef __linux__
@@ -24,5 +27,14 @@ int64_t tarn_copy_file_range(int fd_in, int64_t *offset_in, int fd_out, int64_t 
     (void)fd_in; (void)offset_in; (void)fd_out; (void)offset_out; (void)length;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+void tarn_tune_allocator(int mmap_threshold, int trim_threshold) {
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    mallopt(M_TRIM_THRESHOLD, trim_threshold);
+#else
+    (void)mmap_threshold; (void)trim_threshold;
 #endif
 }

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -25,4 +26,15 @@ struct ShutdownNotice: Service {
         try? await gracefulShutdown()
         announce()
     }
+}
+
+/// Keeps glibc's allocator from handing the buffers of streamed bodies (1 MiB chunks, curl's
+/// 256 KiB callbacks) back to the kernel after every use. By default blocks from 128 KiB up
+/// may be mapped and unmapped each time, and a freed top of heap is trimmed, so chunks of a
+/// large transfer were faulted in and zeroed afresh: 15 % of the server's CPU while a 1 GiB
+/// object streamed to an S3 backend. Blocks below 8 MiB now come from the heap, and up to
+/// 64 MiB of free heap is kept for the next chunk; what stays resident is the working set of
+/// a few buffers per transfer.
+public func tuneAllocatorForStreaming() {
+    tarn_tune_allocator(8 << 20, 64 << 20)
 }

@@ -87,6 +87,7 @@ struct Serve: AsyncParsableCommand {
     var quickstart = false
 
     func run() async throws {
+        tuneAllocatorForStreaming()
         var flags: [String: String] = [:]
         flags["listen_address"] = listen
         flags["data_dir"] = dataDir

@@ -14,4 +14,7 @@ int tarn_start_writeback(int fd, int64_t offset, int64_t length);
 /// systems that share extents). Advances both offsets; returns bytes copied or -1.
 int64_t tarn_copy_file_range(int fd_in, int64_t *offset_in, int fd_out, int64_t *offset_out, int64_t length);
 
+/// mallopt(M_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD) (glibc; elsewhere nothing).
+void tarn_tune_allocator(int mmap_threshold, int trim_threshold);
+
 #endif
