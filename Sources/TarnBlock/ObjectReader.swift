@@ -77,8 +77,8 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
                 if n < want { bytes.removeLast(want - n) }
                 chunk = bytes
             case let .remote(channel):
-                guard let bytes = try await channel.read() else { throw BlockStoreError.io("object shorter than expected") }
-                chunk = bytes
+                guard let bytes = try await channel.read(max: want) else { throw BlockStoreError.io("object shorter than expected") }
+                chunk = Array(bytes.readableBytesView)
             }
             offset += Int64(chunk.count)
             return chunk
@@ -119,8 +119,17 @@ extension ObjectReader {
                 let end = reader.start + reader.length
                 guard offset < end else { return nil }
                 let want = Int(Swift.min(Int64(reader.chunkSize), end - offset))
-                var buffer = allocator.buffer(capacity: want)
-                try await reader.read(at: offset, count: want, into: &buffer)
+                let buffer: ByteBuffer
+                switch reader.source {
+                case .file:
+                    var read = allocator.buffer(capacity: want)
+                    try await reader.read(at: offset, count: want, into: &read)
+                    buffer = read
+                case let .remote(channel):
+                    // The channel's own buffers, as curl filled them: no copy on the way out.
+                    guard let queued = try await channel.read(max: want) else { throw BlockStoreError.io("object shorter than expected") }
+                    buffer = queued
+                }
                 offset += Int64(buffer.readableBytes)
                 return buffer
             }

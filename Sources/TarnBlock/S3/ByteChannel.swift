@@ -13,9 +13,10 @@ import NIOCore
 /// reader has gone (so curl can abort the transfer).
 final class ByteChannel: @unchecked Sendable {
     private let lock = NSLock()
-    private var chunks: [[UInt8]] = []
-    /// Offset into `chunks[0]` already consumed by `readBlocking`.
-    private var headOffset = 0
+    /// NIO buffers, so a download's chunks reach the client's connection without another copy
+    /// (a buffer's reader index marks what a partial read already took).
+    private var chunks: [ByteBuffer] = []
+    private let allocator = ByteBufferAllocator()
     private var queued = 0
     private var finished = false
     private var failure: Error?
@@ -42,7 +43,7 @@ final class ByteChannel: @unchecked Sendable {
     // MARK: async writer, blocking reader (uploads)
 
     /// Queues a chunk, waiting while the channel is full. Throws the reader's failure.
-    func write(_ chunk: [UInt8]) async throws {
+    func write(_ chunk: ByteBuffer) async throws {
         while true {
             let ready: Bool = lock.withLock {
                 if failure != nil || finished { return true }
@@ -59,8 +60,8 @@ final class ByteChannel: @unchecked Sendable {
         try lock.withLock {
             if let failure { throw failure }
             chunks.append(chunk)
-            queued += chunk.count
-            accepted += Int64(chunk.count)
+            queued += chunk.readableBytes
+            accepted += Int64(chunk.readableBytes)
             wakeAll()
         }
     }
@@ -81,7 +82,7 @@ final class ByteChannel: @unchecked Sendable {
         }
         var copied = 0
         take(upTo: max) { piece in
-            piece.withUnsafeBytes { (into + copied).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            (into + copied).copyMemory(from: piece.baseAddress!, byteCount: piece.count)
             copied += piece.count
         }
         return .bytes(copied)
@@ -89,14 +90,14 @@ final class ByteChannel: @unchecked Sendable {
 
     /// Hands the reader up to `max` queued bytes, piece by piece, and frees their room for the
     /// writer. Called with the lock held.
-    private func take(upTo max: Int, _ sink: (ArraySlice<UInt8>) -> Void) {
+    private func take(upTo max: Int, _ sink: (UnsafeRawBufferPointer) -> Void) {
         var taken = 0
         while taken < max, !chunks.isEmpty {
-            let n = Swift.min(max - taken, chunks[0].count - headOffset)
-            sink(chunks[0][headOffset..<(headOffset + n)])
+            let n = Swift.min(max - taken, chunks[0].readableBytes)
+            chunks[0].withUnsafeReadableBytes { sink(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+            chunks[0].moveReaderIndex(forwardBy: n)
             taken += n
-            headOffset += n
-            if headOffset == chunks[0].count { chunks.removeFirst(); headOffset = 0 }
+            if chunks[0].readableBytes == 0 { chunks.removeFirst() }
         }
         queued -= taken
         delivered += Int64(taken)
@@ -129,26 +130,35 @@ final class ByteChannel: @unchecked Sendable {
     }
 
     private func append(_ bytes: UnsafeRawBufferPointer) {
-        chunks.append(Array(bytes))
+        var chunk = allocator.buffer(capacity: bytes.count)
+        chunk.writeBytes(bytes)
+        chunks.append(chunk)
         queued += bytes.count
         accepted += Int64(bytes.count)
         wakeAll()
     }
 
-    /// The next chunk, waiting for one; nil at the end.
-    func read() async throws -> [UInt8]? {
+    /// Up to `max` queued bytes, waiting until some are queued; nil at the end. A chunk that
+    /// is alone or at least half of `max` is handed over as it is (no copy); smaller ones are
+    /// joined up to `max`, so a reader makes one NIO write of many curl callbacks' worth
+    /// instead of one per callback.
+    func read(max: Int) async throws -> ByteBuffer? {
         while true {
-            let next: Result<[UInt8]?, Error>? = lock.withLock {
+            let next: Result<ByteBuffer?, Error>? = lock.withLock {
                 if let failure { return .failure(failure) }
-                if !chunks.isEmpty {
-                    let c = headOffset == 0 ? chunks.removeFirst() : Array(chunks.removeFirst()[headOffset...])
-                    headOffset = 0
-                    queued -= c.count
-                    delivered += Int64(c.count)
+                guard !chunks.isEmpty else { return finished ? .success(nil) : nil }
+                if chunks.count == 1 || chunks[0].readableBytes >= max / 2 {
+                    let n = Swift.min(max, chunks[0].readableBytes)
+                    let piece = chunks[0].readSlice(length: n)!
+                    if chunks[0].readableBytes == 0 { chunks.removeFirst() }
+                    queued -= n
+                    delivered += Int64(n)
                     wakeAll()
-                    return .success(c)
+                    return .success(piece)
                 }
-                return finished ? .success(nil) : nil
+                var joined = allocator.buffer(capacity: Swift.min(max, queued))
+                take(upTo: max) { joined.writeBytes($0) }
+                return .success(joined)
             }
             if let next { return try next.get() }
             await untilReadable()

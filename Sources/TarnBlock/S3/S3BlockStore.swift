@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOCore
 import TarnCore
 #if canImport(Glibc)
 import Glibc
@@ -107,10 +108,10 @@ public final class S3BlockStore: BlockStore {
         // Small or of unknown size: read up to one small body into memory first.
         if size == nil || size! <= Int64(Self.smallBody) {
             let head = try await source.read(upTo: Self.smallBody + 1)
-            if head.count <= Self.smallBody {
-                if let size, size != Int64(head.count) { throw BlockStoreError.incompleteBody("expected \(size) bytes, got \(head.count)") }
-                _ = try await client.send(.init(method: "PUT", bucket: loc.bucket, key: key, body: .bytes(head)))
-                return StoredObject(physicalAddress: address, size: Int64(head.count), md5: source.md5Hex)
+            if head.readableBytes <= Self.smallBody {
+                if let size, size != Int64(head.readableBytes) { throw BlockStoreError.incompleteBody("expected \(size) bytes, got \(head.readableBytes)") }
+                _ = try await client.send(.init(method: "PUT", bucket: loc.bucket, key: key, body: .bytes(Array(head.readableBytesView))))
+                return StoredObject(physicalAddress: address, size: Int64(head.readableBytes), md5: source.md5Hex)
             }
             source.pushBack(head)
         }
@@ -150,10 +151,10 @@ public final class S3BlockStore: BlockStore {
             var remaining = length
             while remaining > 0 {
                 let chunk = try await source.read(upTo: Int(min(remaining, 1 << 20)))
-                guard !chunk.isEmpty else { throw BlockStoreError.incompleteBody("body ended \(remaining) bytes early") }
-                if endsBody && Int64(chunk.count) == remaining { try await source.expectEnd() }
+                guard chunk.readableBytes > 0 else { throw BlockStoreError.incompleteBody("body ended \(remaining) bytes early") }
+                if endsBody && Int64(chunk.readableBytes) == remaining { try await source.expectEnd() }
                 try await channel.write(chunk)
-                remaining -= Int64(chunk.count)
+                remaining -= Int64(chunk.readableBytes)
             }
             channel.finish()
         } catch {
@@ -348,10 +349,12 @@ final class OnceFlag: @unchecked Sendable {
 }
 
 /// A request body read in pieces of a chosen size, with its MD5 and length kept as it goes.
+/// Pieces are NIO buffers, which the upload channel queues as they are.
 struct BodySource<I: AsyncIteratorProtocol> where I.Element: Collection, I.Element.Element == UInt8 {
     private var iterator: I
-    private var pending: [UInt8] = []
+    private var pending = ByteBuffer()
     private var md5 = Insecure.MD5()
+    private let allocator = ByteBufferAllocator()
     /// Bytes handed out so far.
     private(set) var count: Int64 = 0
 
@@ -360,36 +363,47 @@ struct BodySource<I: AsyncIteratorProtocol> where I.Element: Collection, I.Eleme
     var md5Hex: String { ContentHash.hex(md5.finalize()) }
 
     /// Up to `limit` bytes; fewer only at the end of the body.
-    mutating func read(upTo limit: Int) async throws -> [UInt8] {
-        var out = pending
-        pending = []
-        while out.count < limit {
+    mutating func read(upTo limit: Int) async throws -> ByteBuffer {
+        var out = pending.readableBytes > 0 ? pending : allocator.buffer(capacity: 0)
+        pending = ByteBuffer()
+        while out.readableBytes < limit {
             guard let chunk = try await iterator.next() else { break }
-            if out.isEmpty && chunk.count <= limit, let bytes = chunk as? [UInt8] { out = bytes } else { out.append(contentsOf: chunk) }
+            // A chunk that fills the piece on its own is taken as it is; smaller ones are
+            // copied into one buffer of the piece's size.
+            if out.readableBytes == 0, let view = chunk as? ByteBufferView, view.count >= limit {
+                out = ByteBuffer(view)
+            } else {
+                if out.writableBytes < chunk.count {
+                    out.reserveCapacity(minimumWritableBytes: Swift.max(chunk.count, limit - out.readableBytes))
+                }
+                out.writeBytes(chunk)
+            }
         }
-        if out.count > limit {
-            pending = Array(out[limit...])
-            out.removeLast(out.count - limit)
+        if out.readableBytes > limit {
+            pending = out.getSlice(at: out.readerIndex + limit, length: out.readableBytes - limit)!
+            out = out.readSlice(length: limit)!
         }
-        out.withUnsafeBytes { md5.update(bufferPointer: $0) }
-        count += Int64(out.count)
+        out.withUnsafeReadableBytes { md5.update(bufferPointer: $0) }
+        count += Int64(out.readableBytes)
         return out
     }
 
     /// Reads on to the end of the body, which must come now: a body that verifies itself (a
     /// checksum trailer, a payload hash) does so only once its iterator has ended.
     mutating func expectEnd() async throws {
-        guard pending.isEmpty, try await iterator.next() == nil else {
+        guard pending.readableBytes == 0, try await iterator.next() == nil else {
             throw BlockStoreError.incompleteBody("the body is longer than declared")
         }
     }
 
     /// Gives back bytes just read (they will be read again, and hashed again, next).
-    mutating func pushBack(_ bytes: [UInt8]) {
-        pending = bytes + pending
-        count -= Int64(bytes.count)
+    mutating func pushBack(_ bytes: ByteBuffer) {
+        precondition(count == Int64(bytes.readableBytes), "only the first read can be pushed back")
+        var joined = bytes
+        joined.writeImmutableBuffer(pending)
+        pending = joined
+        count = 0
         md5 = Insecure.MD5()
-        precondition(count == 0, "only the first read can be pushed back")
     }
 }
 
@@ -412,8 +426,8 @@ final class Spool {
         var written = 0
         while written < limit {
             let chunk = try await source.read(upTo: min(1 << 20, limit - written))
-            if chunk.isEmpty { break }
-            try chunk.withUnsafeBytes { buf in
+            if chunk.readableBytes == 0 { break }
+            try chunk.withUnsafeReadableBytes { buf in
                 var off = 0
                 while off < buf.count {
                     let n = pwrite(fd, buf.baseAddress! + off, buf.count - off, off_t(written + off))
@@ -421,7 +435,7 @@ final class Spool {
                     off += n
                 }
             }
-            written += chunk.count
+            written += chunk.readableBytes
         }
         return Int64(written)
     }
