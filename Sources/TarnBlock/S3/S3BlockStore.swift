@@ -268,7 +268,7 @@ public final class S3BlockStore: BlockStore {
             start = range.lowerBound
             length = min(range.upperBound, objectSize - 1) - start + 1
         }
-        let channel = ByteChannel(capacity: 2 << 20)
+        let channel = ByteChannel(capacity: 8 << 20)
         if length == 0 {
             channel.finish()
         } else if length <= Self.smallRead {
