@@ -102,14 +102,20 @@ struct BackendBenchmark {
         let tarnGets = (0..<clients).map { c in (0..<perClient).map { n in tarn.headers("GET", "/bench/main/" + key(c, n)) } }
         let directGets = (0..<clients).map { c in (0..<perClient).map { n in direct.headers("GET", "/direct/" + key(c, n)) } }
         @Sendable func pick(_ n: Int) -> Int { (n &* 7919) % perClient }
-        let getSmall = try runLoad(port: server.port, clients: clients, total: gets, request: { c, n in
-            ("GET", "/bench/main/" + key(c, pick(n)), tarnGets[c][pick(n)], [])
-        }, expect: 200)
-        let getSmallDirect = try runLoad(port: weed.port, clients: clients, total: gets, request: { c, n in
-            ("GET", "/direct/" + key(c, pick(n)), directGets[c][pick(n)], [])
-        }, expect: 200)
-        report.add("get_4k_per_s", getSmall.perSecond, "ops/s")
-        report.add("direct_get_4k_per_s", getSmallDirect.perSecond, "ops/s")
+        // Three rounds, each through Tarn then directly, best of each side: SeaweedFS's own
+        // rate drifts by tens of percent within a run (its caches, Go's collector), and one
+        // phase per side measured that drift as much as Tarn.
+        var getSmall = 0.0, getSmallDirect = 0.0
+        for _ in 0..<3 {
+            getSmall = max(getSmall, try runLoad(port: server.port, clients: clients, total: gets / 3, request: { c, n in
+                ("GET", "/bench/main/" + key(c, pick(n)), tarnGets[c][pick(n)], [])
+            }, expect: 200).perSecond)
+            getSmallDirect = max(getSmallDirect, try runLoad(port: weed.port, clients: clients, total: gets / 3, request: { c, n in
+                ("GET", "/direct/" + key(c, pick(n)), directGets[c][pick(n)], [])
+            }, expect: 200).perSecond)
+        }
+        report.add("get_4k_per_s", getSmall, "ops/s")
+        report.add("direct_get_4k_per_s", getSmallDirect, "ops/s")
 
         // Memory while 5 GiB stream through Tarn into SeaweedFS and back.
         let before = server.rssMB()
@@ -147,7 +153,7 @@ struct BackendBenchmark {
         report.add("import_objects_per_s", Double(ingested) / max(importSeconds - listSeconds, 1e-3), "objects/s")
         report.add("get_1g_vs_direct", getTarn / getDirect, "ratio")
         report.add("put_1g_vs_direct", putTarn / putDirect, "ratio")
-        report.add("get_4k_vs_direct", getSmall.perSecond / getSmallDirect.perSecond, "ratio")
+        report.add("get_4k_vs_direct", getSmall / getSmallDirect, "ratio")
         print(report.json())
     }
 
