@@ -111,4 +111,21 @@ struct LineageLake {
         #expect((event["outputs"] as? [[String: Any]])?.first?["namespace"] as? String == "s3://bucket")
         #expect(OpenLineage.events([run], since: Date(timeIntervalSince1970: 0)).count == 2)
     }
+
+    @Test func activeSinceListsRunsThatStartedOrEndedSinceThen() throws {
+        let lake = try LineageLake()
+        func run(_ name: String, started: Double, ended: Double?) -> LineageRun {
+            LineageRun(id: Lineage.newRunID(), name: name, status: ended == nil ? .running : .completed,
+                       startedAt: Date(timeIntervalSince1970: started), endedAt: ended.map { Date(timeIntervalSince1970: $0) },
+                       inputs: [], outputs: [])
+        }
+        try lake.store.insertLineageRun(run("old", started: 10, ended: 20))
+        try lake.store.insertLineageRun(run("ended-late", started: 10, ended: 200))
+        try lake.store.insertLineageRun(run("started-late", started: 150, ended: nil))
+        try lake.store.insertLineageRun(run("still-running", started: 10, ended: nil))
+        let names = try lake.store.listLineageRuns(LineageRunFilter(activeSince: Date(timeIntervalSince1970: 100)), before: nil, limit: 10)
+            .map(\.name).sorted()
+        #expect(names == ["ended-late", "started-late"])
+        #expect(try lake.store.listLineageRuns(LineageRunFilter(), before: nil, limit: 10).count == 4)
+    }
 }

@@ -76,10 +76,12 @@ struct LineageRoutes {
                 guard let d = RFC3339.parse(String(s)) else { throw APIError(.badRequest, "since must be an RFC 3339 time: \(s)") }
                 since = d
             }
+            // Only the runs with an event since then are read: a feed polled with the time of
+            // its last pull loads what is new, not every run ever recorded.
             var runs: [LineageRun] = []
             var after = ""
             while true {
-                let page = try lineage.runs(LineageRunFilter(), after: after, amount: 1000)
+                let page = try lineage.runs(LineageRunFilter(activeSince: since), after: after, amount: 1000)
                 runs += page.items
                 guard page.hasMore, let last = page.items.last else { break }
                 after = last.id

@@ -75,12 +75,16 @@ public struct LineageRunFilter: Sendable {
     public var inputCommit: String?
     /// Runs started at or after this time.
     public var since: Date?
+    /// Runs started or ended at or after this time (what an event feed since then shows).
+    public var activeSince: Date?
 
-    public init(name: String? = nil, status: LineageRun.Status? = nil, repository: String? = nil, inputCommit: String? = nil, since: Date? = nil) {
+    public init(name: String? = nil, status: LineageRun.Status? = nil, repository: String? = nil, inputCommit: String? = nil, since: Date? = nil,
+                activeSince: Date? = nil) {
         self.name = name
         self.status = status
         self.repository = repository
         self.inputCommit = inputCommit
         self.since = since
+        self.activeSince = activeSince
     }
 }

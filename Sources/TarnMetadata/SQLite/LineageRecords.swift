@@ -62,11 +62,12 @@ extension SQLiteStore {
                   AND (?5 IS NULL OR EXISTS (SELECT 1 FROM lineage_inputs i WHERE i.run_id = r.id AND i.repository = ?5)
                                   OR EXISTS (SELECT 1 FROM lineage_outputs o WHERE o.run_id = r.id AND o.repository = ?5))
                   AND (?6 IS NULL OR EXISTS (SELECT 1 FROM lineage_inputs i WHERE i.run_id = r.id AND i.commit_id = ?6))
+                  AND (?8 IS NULL OR started_ms >= ?8 OR ended_ms >= ?8)
                 ORDER BY id DESC LIMIT ?7
                 """)
             s.bind(Self.optional(before), Self.optional(filter.name), Self.optional(filter.status?.rawValue),
                    filter.since.map { .int(Self.millis($0)) } ?? .null, Self.optional(filter.repository), Self.optional(filter.inputCommit),
-                   .int(Int64(limit)))
+                   .int(Int64(limit)), filter.activeSince.map { .int(Self.millis($0)) } ?? .null)
             let ids = try collect(s, limit: limit) { $0.text(0) }
             return try loadRuns(c, ids: ids)
         }
