@@ -130,7 +130,9 @@ public final class Catalog: Sendable {
         if sourceRepo.storageNamespace != destRepo.storageNamespace {
             let reader = try await blocks.get(namespace: sourceRepo.storageNamespace, address: sourceEntry.physicalAddress, range: nil,
                                               knownSize: sourceEntry.size)
-            let stored = try await blocks.put(namespace: destRepo.storageNamespace, body: reader, size: sourceEntry.size)
+            // As NIO buffers: an S3 source's chunks go to the destination as curl filled them.
+            let stored = try await blocks.put(namespace: destRepo.storageNamespace, body: reader.byteBuffers.map(\.readableBytesView),
+                                              size: sourceEntry.size)
             entry.physicalAddress = stored.physicalAddress
             do {
                 try engine.putObject(repository: destination.repository, branch: destination.branch, entry: entry)
