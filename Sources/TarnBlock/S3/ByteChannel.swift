@@ -40,7 +40,7 @@ final class ByteChannel: @unchecked Sendable {
         if let p = pausedTransfer { pausedTransfer = nil; p() }
     }
 
-    // MARK: async writer, blocking reader (uploads)
+    // MARK: async writer, curl reads (uploads)
 
     /// Queues a chunk, waiting while the channel is full. Throws the reader's failure.
     func write(_ chunk: ByteBuffer) async throws {
@@ -104,7 +104,7 @@ final class ByteChannel: @unchecked Sendable {
         wakeAll()
     }
 
-    // MARK: blocking writer, async reader (downloads)
+    // MARK: curl writes, async reader (downloads)
 
     /// What curl's write callback learns: the bytes were queued, the channel is full (the
     /// transfer pauses and `wake` is called once the reader has made room), or the reader has

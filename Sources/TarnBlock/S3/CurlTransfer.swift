@@ -73,6 +73,8 @@ final class CurlClient: @unchecked Sendable {
     private var running: [UnsafeMutableRawPointer: Transfer] = [:]
     private var idle: [UnsafeMutableRawPointer] = []
     fileprivate var timerDeadline: UInt64?
+    /// What one wait reports (descriptors and curl's readiness flags), kept between turns.
+    private var readyFDs = [Int32](repeating: 0, count: 64), readyFlags = [Int32](repeating: 0, count: 64)
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
@@ -143,11 +145,10 @@ final class CurlClient: @unchecked Sendable {
             let now = DispatchTime.now().uptimeNanoseconds
             timeout = deadline <= now ? 0 : Int32(min(1000, (deadline - now + 999_999) / 1_000_000))
         }
-        var fds = [Int32](repeating: 0, count: 64), flags = [Int32](repeating: 0, count: 64)
-        let ready = tarn_epoll_wait(epoll, &fds, &flags, timeout)
+        let ready = tarn_epoll_wait(epoll, &readyFDs, &readyFlags, timeout)
         for i in 0..<max(0, Int(ready)) {
-            if fds[i] == wakeup { tarn_wakeup_drain(wakeup); continue }
-            curl_multi_socket_action(multi, fds[i], flags[i], &active)
+            if readyFDs[i] == wakeup { tarn_wakeup_drain(wakeup); continue }
+            curl_multi_socket_action(multi, readyFDs[i], readyFlags[i], &active)
         }
         if let deadline = timerDeadline, deadline <= DispatchTime.now().uptimeNanoseconds {
             timerDeadline = nil
