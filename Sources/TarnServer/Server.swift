@@ -48,8 +48,8 @@ public func openCatalog(_ configuration: ServerConfiguration) throws -> Catalog 
     let database = URL(fileURLWithPath: configuration.databasePath)
     try fm.createDirectory(at: database.deletingLastPathComponent(), withIntermediateDirectories: true)
     let store = try SQLiteStore(path: database.path)
-    let s3 = configuration.s3Backend.map {
-        S3BlockStore(settings: $0, spoolDirectory: configuration.dataDirectory.appendingPathComponent(".spool").path)
+    let s3 = try configuration.s3Backend.map {
+        try S3BlockStore(settings: $0, spoolDirectory: configuration.dataDirectory.appendingPathComponent(".spool").path)
     }
     if s3 != nil { try fm.createDirectory(at: configuration.dataDirectory.appendingPathComponent(".spool"), withIntermediateDirectories: true) }
     return Catalog(metadata: store, blocks: BlockStores(local: try LocalBlockStore(root: configuration.objectStoreRoot), s3: s3),

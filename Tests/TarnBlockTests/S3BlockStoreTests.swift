@@ -99,7 +99,7 @@ struct S3Fixture {
 
     init(_ backend: Backend) async throws {
         service = try await backend.start()
-        store = S3BlockStore(settings: service.settings())
+        store = try S3BlockStore(settings: service.settings())
         (bucket, prefix) = try await service.makeLocation()
         namespace = "s3://\(bucket)/\(prefix)lake"
     }
@@ -202,7 +202,7 @@ struct S3Fixture {
         let f = try await S3Fixture(backend)
         var settings = f.service.settings(partSize: 5 << 20, maxRetries: 1)
         settings.endpoint = "http://127.0.0.1:9"  // discard port: nothing listens
-        let dead = S3BlockStore(settings: settings)
+        let dead = try S3BlockStore(settings: settings)
         do {
             _ = try await dead.put(namespace: f.namespace, body: Chunks(count: 1, chunkSize: 10))
             Issue.record("a put to a dead backend succeeded")

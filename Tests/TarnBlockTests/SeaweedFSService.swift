@@ -76,7 +76,7 @@ final class BackendSeaweedFS: S3TestService, @unchecked Sendable {
     /// The S3 port opens before the filer can store anything: a bucket and an object must go
     /// in before a test relies on it. Bounded; fails if weed exits.
     private func waitUntilWritable() async throws {
-        let client = S3Client(settings: settings(partSize: 5 << 20, maxRetries: 0))
+        let client = try S3Client(settings: settings(partSize: 5 << 20, maxRetries: 0))
         let deadline = Date().addingTimeInterval(60)
         while true {
             guard process.isRunning else { throw BlockStoreError.io("weed exited with \(process.terminationStatus) before answering") }

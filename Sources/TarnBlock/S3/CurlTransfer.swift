@@ -78,14 +78,29 @@ final class CurlClient: @unchecked Sendable {
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
-    init(connectTimeout: Double, stallTimeout: Double) {
+    /// Fails (as `BlockStoreError.unavailable`) when the process is out of descriptors or
+    /// memory: the server then refuses to start with that reason instead of trapping.
+    init(connectTimeout: Double, stallTimeout: Double) throws {
         _ = Self.globalInit
+        guard let multi = curl_multi_init() else { throw BlockStoreError.unavailable("curl_multi_init failed") }
+        let epoll = tarn_epoll_create()
+        guard epoll >= 0 else {
+            let code = errno
+            curl_multi_cleanup(multi)
+            throw BlockStoreError.unavailable("epoll_create1 failed: errno \(code)")
+        }
+        let wakeup = tarn_wakeup_create(epoll)
+        guard wakeup >= 0 else {
+            let code = errno
+            close(epoll)
+            curl_multi_cleanup(multi)
+            throw BlockStoreError.unavailable("eventfd failed: errno \(code)")
+        }
         self.connectTimeout = connectTimeout
         self.stallTimeout = stallTimeout
-        multi = curl_multi_init()!
-        epoll = tarn_epoll_create()
-        wakeup = tarn_wakeup_create(epoll)
-        precondition(epoll >= 0 && wakeup >= 0, "epoll or eventfd unavailable: errno \(errno)")
+        self.multi = multi
+        self.epoll = epoll
+        self.wakeup = wakeup
         tarn_curl_multi_callbacks(multi, socketCallback, timerCallback, Unmanaged.passUnretained(self).toOpaque())
         // The thread holds the client only while it works, so a client nobody uses any more
         // (and that has no transfer left, each of which holds it) ends its thread.

@@ -25,8 +25,8 @@ public final class S3BlockStore: BlockStore {
     /// The key under a namespace that says which repository uses it.
     static let markerAddress = "_tarn/repository"
 
-    public init(settings: S3Settings, spoolDirectory: String = NSTemporaryDirectory()) {
-        client = S3Client(settings: settings)
+    public init(settings: S3Settings, spoolDirectory: String = NSTemporaryDirectory()) throws {
+        client = try S3Client(settings: settings)
         self.spoolDirectory = spoolDirectory
     }
 

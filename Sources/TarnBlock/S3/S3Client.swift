@@ -20,9 +20,9 @@ final class S3Client: @unchecked Sendable {
     /// signature.
     private let endpoint: (scheme: String, host: String, path: String, pathStyle: Bool)?
 
-    init(settings: S3Settings) {
+    init(settings: S3Settings) throws {
         self.settings = settings
-        curl = CurlClient(connectTimeout: settings.connectTimeout, stallTimeout: settings.stallTimeout)
+        curl = try CurlClient(connectTimeout: settings.connectTimeout, stallTimeout: settings.stallTimeout)
         let (base, pathStyle) = settings.base
         if let parsed = URLComponents(string: base), let scheme = parsed.scheme, let host = parsed.host {
             endpoint = (scheme, parsed.port.map { "\(host):\($0)" } ?? host, parsed.path, pathStyle)
