@@ -45,9 +45,15 @@ public enum SigV4 {
     /// AWS's URI encoding: every byte but `A-Z a-z 0-9 - _ . ~` as `%XX` (upper-case hex);
     /// `/` kept when `keepSlash` (paths), encoded otherwise (query names and values).
     public static func uriEncode(_ s: String, keepSlash: Bool) -> String {
-        let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
         var out = [UInt8]()
         out.reserveCapacity(s.utf8.count)
+        appendURIEncoded(s, keepSlash: keepSlash, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+    static func appendURIEncoded(_ s: String, keepSlash: Bool, to out: inout [UInt8]) {
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
@@ -56,14 +62,16 @@ public enum SigV4 {
             case UInt8(ascii: "/") where keepSlash:
                 out.append(b)
             default:
-                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+                out.append(UInt8(ascii: "%"))
+                out.append(upperHex[Int(b >> 4)])
+                out.append(upperHex[Int(b & 0xF)])
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     public static func canonicalQuery(_ items: [(name: String, value: String)]) -> String {
-        items.map { (uriEncode($0.name, keepSlash: false), uriEncode($0.value, keepSlash: false)) }
+        if items.isEmpty { return "" }
+        return items.map { (uriEncode($0.name, keepSlash: false), uriEncode($0.value, keepSlash: false)) }
             .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
             .map { "\($0.0)=\($0.1)" }
             .joined(separator: "&")
@@ -93,14 +101,38 @@ public enum SigV4 {
         return out
     }
 
+    /// Built as bytes in one buffer: joining strings per part and per header was most of
+    /// the cost of checking a request's signature (and of signing each backend request).
     public static func canonicalRequest(_ r: Request, signedHeaders: [String], payloadHash: String) -> String {
-        let headerLines = signedHeaders.map { "\($0):\(canonicalHeaderValue(r.headers[$0] ?? ""))\n" }.joined()
-        return [r.method, uriEncode(r.path, keepSlash: true), canonicalQuery(r.query), headerLines,
-                signedHeaders.joined(separator: ";"), payloadHash].joined(separator: "\n")
+        let newline = UInt8(ascii: "\n")
+        var out = [UInt8]()
+        out.reserveCapacity(512)
+        out += r.method.utf8
+        out.append(newline)
+        appendURIEncoded(r.path, keepSlash: true, to: &out)
+        out.append(newline)
+        out += canonicalQuery(r.query).utf8
+        out.append(newline)
+        for name in signedHeaders {
+            out += name.utf8
+            out.append(UInt8(ascii: ":"))
+            out += canonicalHeaderValue(r.headers[name] ?? "").utf8
+            out.append(newline)
+        }
+        out.append(newline)
+        for (i, name) in signedHeaders.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ";")) }
+            out += name.utf8
+        }
+        out.append(newline)
+        out += payloadHash.utf8
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func stringToSign(amzDate: String, scope: Scope, canonicalRequest: String) -> String {
-        [algorithm, amzDate, scope.text, ContentHash.sha256Hex(Array(canonicalRequest.utf8))].joined(separator: "\n")
+        var canonical = canonicalRequest
+        let digest = canonical.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return algorithm + "\n" + amzDate + "\n" + scope.text + "\n" + ContentHash.hex(digest)
     }
 
     public static func signingKey(secret: String, scope: Scope) -> SymmetricKey {
@@ -113,7 +145,8 @@ public enum SigV4 {
 
     /// Hex HMAC-SHA256 of `text` under `key`.
     public static func sign(_ text: String, key: SymmetricKey) -> String {
-        ContentHash.hex(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key))
+        var text = text
+        return ContentHash.hex(text.withUTF8 { HMAC<SHA256>.authenticationCode(for: UnsafeRawBufferPointer($0), using: key) })
     }
 
     /// The signature of a request: what a client sends and a server recomputes.

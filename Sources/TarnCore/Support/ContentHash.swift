@@ -6,8 +6,9 @@ public enum ContentHash {
         hex(SHA256.hash(data: bytes))
     }
 
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
     public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(64)
         for byte in digest {
