@@ -63,7 +63,6 @@ def test_delta_commit_races_lose_to_the_existing_log_entry(tarn_url, repo):
     except CommitFailedError:
         pass  # refused outright: acceptable, the winner's entry must still be there
     ids = sorted(DeltaTable(table, storage_options=options).to_pyarrow_table().column("id").to_pylist())
-    assert ids[:2] == [0, 1]
     assert ids in ([0, 1], [0, 1, 2])
 
 
