@@ -52,6 +52,12 @@ public final class BlockStores: Sendable {
         return try local.get(namespace: namespace, address: address, range: range, knownSize: knownSize)
     }
 
+    /// A reader over local bytes, opened on the calling thread; nil when they live in S3.
+    public func getLocal(namespace: String, address: String, range: ClosedRange<Int64>?, knownSize: Int64?) throws -> ObjectReader? {
+        if Self.isS3(address) || Self.isS3(namespace) { return nil }
+        return try local.get(namespace: namespace, address: address, range: range, knownSize: knownSize)
+    }
+
     public func size(namespace: String, address: String) async throws -> Int64 {
         if Self.isS3(address) || Self.isS3(namespace) { return try await s3Store(address).size(namespace: namespace, address: address) }
         return try local.size(namespace: namespace, address: address)

@@ -104,6 +104,20 @@ extension ObjectReader {
         return buffer
     }
 
+    /// A local object's bytes in one buffer, read on the calling thread (a `pread` of at most
+    /// `wholeReadLimit` from the page cache costs less than a hop to another thread); nil for a
+    /// remote object or a longer read.
+    public func readWholeNow() throws -> ByteBuffer? {
+        guard case let .file(fd) = source, length <= Self.wholeReadLimit else { return nil }
+        var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
+        while buffer.readableBytes < Int(length) {
+            let offset = start + Int64(buffer.readableBytes), count = Int(length) - buffer.readableBytes
+            let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pread(fd, $0.baseAddress, count, off_t(offset)) }
+            guard n > 0 else { throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)") }
+        }
+        return buffer
+    }
+
     /// The bytes as a sequence of buffers of up to the reader's chunk size, read on demand.
     public var byteBuffers: ByteBuffers { ByteBuffers(reader: self) }
 

@@ -157,6 +157,11 @@ public final class Catalog: Sendable {
         return try await blocks.get(namespace: repo.storageNamespace, address: entry.physicalAddress, range: range, knownSize: entry.size)
     }
 
+    /// As `open`, without suspending: nil when the bytes are not on the local store.
+    public func openLocal(_ entry: Entry, in repository: Repository, range: ClosedRange<Int64>?) throws -> ObjectReader? {
+        try blocks.getLocal(namespace: repository.storageNamespace, address: entry.physicalAddress, range: range, knownSize: entry.size)
+    }
+
     /// The full URI of an entry's bytes, as lakeFS reports `physical_address`.
     public func physicalURI(repository: Repository, entry: Entry) -> String {
         if entry.physicalAddress.contains("://") { return entry.physicalAddress }

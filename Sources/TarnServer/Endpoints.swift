@@ -34,12 +34,24 @@ func buildS3Router(gateway: S3Gateway, metrics: Bool) -> Router<APIRequestContex
     return router
 }
 
+/// The route the S3 router's metrics are kept under (its catch-all `**`).
+let s3Route = "/**"
+
+func makeGateway(catalog: Catalog, authenticator: Authenticator, configuration: ServerConfiguration) -> S3Gateway {
+    S3Gateway(catalog: catalog, authenticator: authenticator, domain: configuration.s3Domain,
+              region: configuration.s3Region, bucketNamespaceRoot: configuration.s3BucketNamespaceRoot)
+}
+
 /// The REST API and the S3 gateway behind one responder.
 public func buildResponder(catalog: Catalog, authenticator: Authenticator, configuration: ServerConfiguration,
                            metrics: PrometheusCollectorRegistry? = nil) -> some HTTPResponder<APIRequestContext> {
-    let gateway = S3Gateway(catalog: catalog, authenticator: authenticator, domain: configuration.s3Domain,
-                            region: configuration.s3Region, bucketNamespaceRoot: configuration.s3BucketNamespaceRoot)
-    return EndpointSplitter(gateway: gateway,
+    buildResponder(gateway: makeGateway(catalog: catalog, authenticator: authenticator, configuration: configuration),
+                   catalog: catalog, authenticator: authenticator, metrics: metrics)
+}
+
+func buildResponder(gateway: S3Gateway, catalog: Catalog, authenticator: Authenticator,
+                    metrics: PrometheusCollectorRegistry?) -> some HTTPResponder<APIRequestContext> {
+    EndpointSplitter(gateway: gateway,
                             api: buildRouter(catalog: catalog, authenticator: authenticator, metrics: metrics).buildResponder(),
                             s3: buildS3Router(gateway: gateway, metrics: metrics != nil).buildResponder())
 }

@@ -16,8 +16,13 @@ import TarnMetadata
 public func buildApplication(catalog: Catalog, authenticator: Authenticator, configuration: ServerConfiguration, logger: Logger,
                              metrics: PrometheusCollectorRegistry? = nil,
                              onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
-    Application(
-        responder: buildResponder(catalog: catalog, authenticator: authenticator, configuration: configuration, metrics: metrics),
+    let gateway = makeGateway(catalog: catalog, authenticator: authenticator, configuration: configuration)
+    let requestMetrics = metrics.map { _ in RequestMetrics(route: s3Route) }
+    return Application(
+        responder: buildResponder(gateway: gateway, catalog: catalog, authenticator: authenticator, metrics: metrics),
+        server: .http1(configuration: .init(additionalChannelHandlers: [
+            ImmediateReadHandler(gateway: gateway, logger: logger, metrics: requestMetrics),
+        ])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tarn"),
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger

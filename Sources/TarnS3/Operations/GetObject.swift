@@ -24,10 +24,32 @@ extension S3Gateway {
 
     func getObject(_ r: S3Request, _ bucket: String, head: Bool) async throws -> Response {
         let (_, _, entry) = try lookup(r, bucket)
+        let answer = try objectAnswer(r, entry)
+        if head || !answer.hasBody { return Response(status: answer.status, headers: answer.headers) }
+        let reader = try await catalog.open(entry, in: r.bucket!, range: answer.range)
+        if let whole = try await reader.readWhole() {
+            return Response(status: answer.status, headers: answer.headers, body: ResponseBody(byteBuffer: whole))
+        }
+        return Response(status: answer.status, headers: answer.headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
+    }
+
+    /// What a GET or HEAD of an entry answers before its bytes.
+    struct ObjectAnswer {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        /// The bytes to send, nil for all of them.
+        var range: ClosedRange<Int64>?
+        /// False for a 304, which carries no bytes even to a GET.
+        var hasBody: Bool
+    }
+
+    /// Status and headers of a GET or HEAD of `entry`: conditional headers (a 412 is thrown),
+    /// `partNumber`, Range, checksums, `response-*` overrides and user metadata.
+    func objectAnswer(_ r: S3Request, _ entry: Entry) throws -> ObjectAnswer {
         let etag = "\"\(entry.checksum)\""
         if let status = try Self.preconditions(r, etag: etag, mtime: entry.mtime) {
             guard status == .notModified else { throw S3Error.preconditionFailed() }
-            return Response(status: .notModified, headers: [.eTag: etag, .lastModified: S3Time.httpDate(entry.mtime)])
+            return ObjectAnswer(status: .notModified, headers: [.eTag: etag, .lastModified: S3Time.httpDate(entry.mtime)], hasBody: false)
         }
         var headers: HTTPFields = [
             .eTag: etag, .lastModified: S3Time.httpDate(entry.mtime), .acceptRanges: "bytes",
@@ -84,10 +106,7 @@ extension S3Gateway {
         } else {
             headers[.contentLength] = String(entry.size)
         }
-        if head { return Response(status: status, headers: headers) }
-        let reader = try await catalog.open(entry, in: r.bucket!, range: range)
-        if let whole = try await reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
-        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
+        return ObjectAnswer(status: status, headers: headers, range: range, hasBody: true)
     }
 
     /// GetObjectAttributes: ETag, Checksum, ObjectParts (of a multipart object, paged with

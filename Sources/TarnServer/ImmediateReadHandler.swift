@@ -1,0 +1,136 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+import TarnCore
+import TarnAPI
+import TarnS3
+
+/// A connection's pipeline stage in front of Hummingbird's request handling: plain S3 GETs
+/// and HEADs of small local objects are answered here, on the event loop that read them
+/// (`S3Gateway.answerImmediately`); every other request goes on to the router unchanged.
+///
+/// Responses stay in request order: while a request passed on has not had its response
+/// written to the end, later requests (pipelined ones) are passed on too. An answered request
+/// gets what the router's middleware gives any other: `X-Request-Id`, `Date`, `Server`, its
+/// request log line and its metrics under the S3 router's route.
+final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let gateway: S3Gateway
+    private let logger: Logger
+    private let metrics: RequestMetrics?
+    /// Requests passed on whose response has not ended yet.
+    private var passedOn = 0
+    /// The parts of the request being read go on to the router.
+    private var forwarding = false
+    /// The answer to the request being read, written when its end arrives.
+    private var pending: (answer: S3Gateway.ImmediateAnswer, request: HTTPRequest, start: UInt64)?
+
+    init(gateway: S3Gateway, logger: Logger, metrics: RequestMetrics?) {
+        self.gateway = gateway
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case let .head(request):
+            let start = DispatchTime.now().uptimeNanoseconds
+            if passedOn == 0, let answer = gateway.answerImmediately(request, requestID: requestID(request)) {
+                pending = (answer, request, start)
+                forwarding = false
+            } else {
+                passedOn += 1
+                forwarding = true
+                context.fireChannelRead(data)
+            }
+        case .body:
+            // An answered request has no body (answerImmediately takes none); nothing to drop.
+            if forwarding { context.fireChannelRead(data) }
+        case .end:
+            if forwarding {
+                forwarding = false
+                context.fireChannelRead(data)
+            } else if let (answer, request, start) = pending {
+                pending = nil
+                write(answer, to: request, start: start, context: context)
+            }
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { passedOn -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    private func requestID(_ request: HTTPRequest) -> String {
+        request.headerFields[RequestIDMiddleware<APIRequestContext>.header] ?? RequestID().description
+    }
+
+    private func write(_ answer: S3Gateway.ImmediateAnswer, to request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
+        var head = answer.head
+        let id = head.headerFields[HTTPField.Name("x-amz-request-id")!] ?? ""
+        head.headerFields[RequestIDMiddleware<APIRequestContext>.header] = id
+        head.headerFields[.date] = HTTPDateCache.now()
+        head.headerFields[.server] = "tarn"
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let body = answer.body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let nanos = DispatchTime.now().uptimeNanoseconds - start
+        metrics?.record(method: request.method, status: head.status, nanoseconds: nanos)
+        var logger = logger
+        logger[metadataKey: "hb.request.id"] = .string(id)
+        logger.info("request", metadata: [
+            "method": .string(request.method.rawValue), "path": .string(String((request.path ?? "").prefix { $0 != "?" })),
+            "status": .stringConvertible(head.status.code), "us": .stringConvertible(nanos / 1_000),
+        ])
+    }
+}
+
+/// The counters and timers Hummingbird's `MetricsMiddleware` keeps for the S3 router's
+/// catch-all route, made once per method and status.
+final class RequestMetrics: Sendable {
+    private struct Key: Hashable {
+        let method: HTTPRequest.Method
+        let status: Int
+    }
+    private let route: String
+    private let cache = Mutex<[Key: (Counter, Metrics.Timer)]>([:])
+
+    init(route: String) { self.route = route }
+
+    func record(method: HTTPRequest.Method, status: HTTPResponse.Status, nanoseconds: UInt64) {
+        let key = Key(method: method, status: status.code)
+        let (counter, timer) = cache.withLock { cache in
+            if let made = cache[key] { return made }
+            let dimensions = [("http.route", route), ("http.request.method", method.rawValue), ("http.response.status_code", String(status.code))]
+            let made = (Counter(label: "hb.requests", dimensions: dimensions),
+                        Metrics.Timer(label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds))
+            cache[key] = made
+            return made
+        }
+        counter.increment()
+        timer.recordNanoseconds(Int64(nanoseconds))
+    }
+}
+
+/// The `Date` header's value, formatted once a second.
+enum HTTPDateCache {
+    private static let cached = Mutex<(second: Int64, text: String)>((0, ""))
+
+    static func now() -> String {
+        let second = Int64(Date().timeIntervalSince1970)
+        return cached.withLock { c in
+            if c.second != second { c = (second, HTTPDate.rfc1123(second)) }
+            return c.text
+        }
+    }
+}
