@@ -46,10 +46,8 @@ public final class BlockStores: Sendable {
     }
 
     public func get(namespace: String, address: String, range: ClosedRange<Int64>?, knownSize: Int64?) async throws -> ObjectReader {
-        if Self.isS3(address) || Self.isS3(namespace) {
-            return try await s3Store(address).get(namespace: namespace, address: address, range: range, knownSize: knownSize)
-        }
-        return try local.get(namespace: namespace, address: address, range: range, knownSize: knownSize)
+        if let reader = try getLocal(namespace: namespace, address: address, range: range, knownSize: knownSize) { return reader }
+        return try await s3Store(address).get(namespace: namespace, address: address, range: range, knownSize: knownSize)
     }
 
     /// A reader over local bytes, opened on the calling thread; nil when they live in S3.

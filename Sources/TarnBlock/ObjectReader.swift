@@ -51,11 +51,16 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
     fileprivate func read(at offset: Int64, count: Int, into buffer: inout ByteBuffer) async throws {
         switch source {
         case let .file(fd):
-            let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pread(fd, $0.baseAddress, count, off_t(offset)) }
-            guard n > 0 else { throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)") }
+            try Self.readChunk(fd, at: offset, count: count, into: &buffer)
         case let .remote(channel):
             guard try await channel.read(into: &buffer, max: count) else { throw BlockStoreError.io("object shorter than expected") }
         }
+    }
+
+    /// One `pread` of up to `count` bytes at `offset` of a local file, appended to `buffer`.
+    fileprivate static func readChunk(_ fd: Int32, at offset: Int64, count: Int, into buffer: inout ByteBuffer) throws {
+        let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pread(fd, $0.baseAddress, count, off_t(offset)) }
+        guard n > 0 else { throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)") }
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
@@ -111,9 +116,7 @@ extension ObjectReader {
         guard case let .file(fd) = source, length <= Self.wholeReadLimit else { return nil }
         var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
         while buffer.readableBytes < Int(length) {
-            let offset = start + Int64(buffer.readableBytes), count = Int(length) - buffer.readableBytes
-            let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pread(fd, $0.baseAddress, count, off_t(offset)) }
-            guard n > 0 else { throw BlockStoreError.io(n == 0 ? "object shorter than expected" : "read failed: errno \(errno)") }
+            try Self.readChunk(fd, at: start + Int64(buffer.readableBytes), count: Int(length) - buffer.readableBytes, into: &buffer)
         }
         return buffer
     }

@@ -14,8 +14,9 @@ extension S3Gateway {
         public var body: ByteBuffer?
     }
 
-    /// The whole answer to `head`, or nil when the request should take the usual path.
-    public func answerImmediately(_ head: HTTPRequest, requestID: String) -> ImmediateAnswer? {
+    /// The whole answer to `head` but for its request-ID headers, or nil when the request
+    /// should take the usual path.
+    public func answerImmediately(_ head: HTTPRequest) -> ImmediateAnswer? {
         guard head.method == .get || head.method == .head, let target = head.path, !target.utf8.contains(UInt8(ascii: "?")) else {
             return nil
         }
@@ -33,14 +34,13 @@ extension S3Gateway {
             guard head.method == .head || !repository.storageNamespace.hasPrefix("s3://") else { return nil }
             _ = try authenticate(r)
             let (_, _, entry) = try lookup(r, bucket)
-            var answer = try objectAnswer(r, entry)
+            let answer = try objectAnswer(r, entry)
             var body: ByteBuffer?
             if head.method == .get && answer.hasBody {
                 guard let reader = try catalog.openLocal(entry, in: repository, range: answer.range),
                       let bytes = try reader.readWholeNow() else { return nil }
                 body = bytes
             }
-            answer.headers[HTTPField.Name("x-amz-request-id")!] = requestID
             return ImmediateAnswer(head: HTTPResponse(status: answer.status, headerFields: answer.headers), body: body)
         } catch {
             return nil

@@ -44,7 +44,7 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
         switch unwrapInboundIn(data) {
         case let .head(request):
             let start = DispatchTime.now().uptimeNanoseconds
-            if passedOn == 0, let answer = gateway.answerImmediately(request, requestID: requestID(request)) {
+            if passedOn == 0, let answer = gateway.answerImmediately(request) {
                 pending = (answer, request, start)
                 forwarding = false
             } else {
@@ -71,14 +71,11 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.write(data, promise: promise)
     }
 
-    private func requestID(_ request: HTTPRequest) -> String {
-        request.headerFields[RequestIDMiddleware<APIRequestContext>.header] ?? RequestID().description
-    }
-
     private func write(_ answer: S3Gateway.ImmediateAnswer, to request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
         var head = answer.head
-        let id = head.headerFields[HTTPField.Name("x-amz-request-id")!] ?? ""
+        let id = request.headerFields[RequestIDMiddleware<APIRequestContext>.header] ?? RequestID().description
         head.headerFields[RequestIDMiddleware<APIRequestContext>.header] = id
+        head.headerFields[HTTPField.Name("x-amz-request-id")!] = id
         head.headerFields[.date] = HTTPDateCache.now()
         head.headerFields[.server] = "tarn"
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -88,10 +85,9 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
         metrics?.record(method: request.method, status: head.status, nanoseconds: nanos)
         var logger = logger
         logger[metadataKey: "hb.request.id"] = .string(id)
-        logger.info("request", metadata: [
-            "method": .string(request.method.rawValue), "path": .string(String((request.path ?? "").prefix { $0 != "?" })),
-            "status": .stringConvertible(head.status.code), "us": .stringConvertible(nanos / 1_000),
-        ])
+        // answerImmediately takes no request with a query: the target is the path.
+        RequestIDMiddleware<APIRequestContext>.logRequest(logger, method: request.method, path: request.path ?? "", status: head.status,
+                                                          micros: Int64(nanos / 1_000))
     }
 }
 

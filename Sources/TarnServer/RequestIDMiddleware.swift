@@ -32,10 +32,15 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[Self.header] = id
         let elapsed = ContinuousClock.now - start
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        context.logger.info("request", metadata: [
-            "method": .string(request.method.rawValue), "path": .string(request.uri.path),
-            "status": .stringConvertible(response.status.code), "us": .stringConvertible(micros),
-        ])
+        Self.logRequest(context.logger, method: request.method, path: request.uri.path, status: response.status, micros: micros)
         return response
+    }
+
+    /// The request log line (also written by `ImmediateReadHandler` for what it answers).
+    static func logRequest(_ logger: Logger, method: HTTPRequest.Method, path: String, status: HTTPResponse.Status, micros: Int64) {
+        logger.info("request", metadata: [
+            "method": .string(method.rawValue), "path": .string(path),
+            "status": .stringConvertible(status.code), "us": .stringConvertible(micros),
+        ])
     }
 }

@@ -52,14 +52,18 @@ final class SQLiteConnection {
             used.append(s)
             return s
         }
+        let s = try prepare(sql)
+        statements[sql] = s
+        used.append(s)
+        return s
+    }
+
+    private func prepare(_ sql: String) throws -> SQLiteStatement {
         var stmt: OpaquePointer?
         guard sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil) == SQLITE_OK, let stmt else {
             throw EngineError.storage("prepare failed: \(String(cString: sqlite3_errmsg(handle))): \(sql)")
         }
-        let s = SQLiteStatement(stmt, connection: self)
-        statements[sql] = s
-        used.append(s)
-        return s
+        return SQLiteStatement(stmt, connection: self)
     }
 
     /// Runs `body` in a transaction (BEGIN IMMEDIATE for writers so a writer never fails half
@@ -84,11 +88,7 @@ final class SQLiteConnection {
         if let cached = control[sql] {
             s = cached
         } else {
-            var stmt: OpaquePointer?
-            guard sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil) == SQLITE_OK, let stmt else {
-                throw EngineError.storage("prepare failed: \(String(cString: sqlite3_errmsg(handle))): \(sql)")
-            }
-            s = SQLiteStatement(stmt, connection: self)
+            s = try prepare(sql)
             control[sql] = s
         }
         defer { s.reset() }
