@@ -56,6 +56,13 @@ public final class BlockStores: Sendable {
         return try local.get(namespace: namespace, address: address, range: range, knownSize: knownSize)
     }
 
+    /// A read of at most `limit` bytes in S3, ready to send from an event loop
+    /// (`S3BlockStore.prepareRead`); nil when the bytes are local or the read is longer.
+    public func prepareRemoteRead(namespace: String, address: String, range: ClosedRange<Int64>?, size: Int64, limit: Int64) -> RemoteRead? {
+        guard Self.isS3(address) || Self.isS3(namespace), let s3 else { return nil }
+        return s3.prepareRead(namespace: namespace, address: address, range: range, size: size, limit: limit)
+    }
+
     public func size(namespace: String, address: String) async throws -> Int64 {
         if Self.isS3(address) || Self.isS3(namespace) { return try await s3Store(address).size(namespace: namespace, address: address) }
         return try local.size(namespace: namespace, address: address)

@@ -162,6 +162,12 @@ public final class Catalog: Sendable {
         try blocks.getLocal(namespace: repository.storageNamespace, address: entry.physicalAddress, range: range, knownSize: entry.size)
     }
 
+    /// A read of at most `limit` bytes of an entry kept in S3, to be sent from an event loop;
+    /// nil when its bytes are local or the read is longer.
+    public func prepareRemoteRead(_ entry: Entry, in repository: Repository, range: ClosedRange<Int64>?, limit: Int64) -> RemoteRead? {
+        blocks.prepareRemoteRead(namespace: repository.storageNamespace, address: entry.physicalAddress, range: range, size: entry.size, limit: limit)
+    }
+
     /// The full URI of an entry's bytes, as lakeFS reports `physical_address`.
     public func physicalURI(repository: Repository, entry: Entry) -> String {
         if entry.physicalAddress.contains("://") { return entry.physicalAddress }

@@ -1,17 +1,26 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TarnBlock
 
-/// GetObject and HeadObject of small local objects, answered on the thread that read the
-/// request: signature check, SQLite lookup and one `pread` from the page cache cost less than
-/// the hops to a task and back that the router's async path takes (a 4 KiB GET spent about a
-/// third of its server time on them). Everything else — any query, a body, `Connection` or
-/// `Expect` headers, an error, a GET of bytes in S3 or above `ObjectReader.wholeReadLimit` —
-/// is left to `respond(to:)`, which answers it as before, errors included.
+/// GetObject and HeadObject of small objects, answered on the thread that read the request:
+/// signature check, SQLite lookup and one `pread` from the page cache cost less than the hops
+/// to a task and back that the router's async path takes (a 4 KiB GET spent about a third of
+/// its server time on them). Bytes kept in S3 come from one backend GET that the event loop
+/// starts and is called back from (`RemoteRead`). Everything else — any query, a body,
+/// `Connection` or `Expect` headers, an error, a GET above `ObjectReader.wholeReadLimit`, a
+/// backend read that failed — is left to `respond(to:)`, which answers it as before, errors
+/// and retries included.
 extension S3Gateway {
     public struct ImmediateAnswer {
+        public enum Body {
+            case none
+            case bytes(ByteBuffer)
+            /// To be fetched from the backend before `head` is sent.
+            case remote(RemoteRead)
+        }
         public var head: HTTPResponse
-        public var body: ByteBuffer?
+        public var body: Body
     }
 
     /// The whole answer to `head` but for its request-ID headers, or nil when the request
@@ -28,18 +37,21 @@ extension S3Gateway {
         let r = S3Request(request, domain: domain)
         guard let bucket = r.bucket, r.key != nil else { return nil }
         do {
-            // A repository on S3 keeps its bytes there: leave its GETs to the async path
-            // before spending a signature check that path would repeat. A HEAD needs no bytes.
             let repository = try catalog.engine.repository(bucket)
-            guard head.method == .head || !repository.storageNamespace.hasPrefix("s3://") else { return nil }
             _ = try authenticate(r)
             let (_, _, entry) = try lookup(r, bucket)
             let answer = try objectAnswer(r, entry)
-            var body: ByteBuffer?
+            var body = ImmediateAnswer.Body.none
             if head.method == .get && answer.hasBody {
-                guard let reader = try catalog.openLocal(entry, in: repository, range: answer.range),
-                      let bytes = try reader.readWholeNow() else { return nil }
-                body = bytes
+                if let reader = try catalog.openLocal(entry, in: repository, range: answer.range) {
+                    guard let bytes = try reader.readWholeNow() else { return nil }
+                    body = .bytes(bytes)
+                } else {
+                    guard let read = catalog.prepareRemoteRead(entry, in: repository, range: answer.range, limit: ObjectReader.wholeReadLimit) else {
+                        return nil
+                    }
+                    body = .remote(read)
+                }
             }
             return ImmediateAnswer(head: HTTPResponse(status: answer.status, headerFields: answer.headers), body: body)
         } catch {

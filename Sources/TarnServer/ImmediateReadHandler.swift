@@ -8,16 +8,20 @@ import NIOHTTPTypes
 import Synchronization
 import TarnCore
 import TarnAPI
+import TarnBlock
 import TarnS3
 
 /// A connection's pipeline stage in front of Hummingbird's request handling: plain S3 GETs
-/// and HEADs of small local objects are answered here, on the event loop that read them
+/// and HEADs of small objects are answered here, on the event loop that read them
 /// (`S3Gateway.answerImmediately`); every other request goes on to the router unchanged.
 ///
 /// Responses stay in request order: while a request passed on has not had its response
-/// written to the end, later requests (pipelined ones) are passed on too. An answered request
-/// gets what the router's middleware gives any other: `X-Request-Id`, `Date`, `Server`, its
-/// request log line and its metrics under the S3 router's route.
+/// written to the end, later requests (pipelined ones) are passed on too; while bytes are
+/// being fetched from an S3 backend, the connection is not read and what was already read
+/// waits here. A fetch that fails passes its request on, so the router retries it and answers
+/// the backend's error. An answered request gets what the router's middleware gives any
+/// other: `X-Request-Id`, `Date`, `Server`, its request log line and its metrics under the S3
+/// router's route.
 final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -33,6 +37,11 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var forwarding = false
     /// The answer to the request being read, written when its end arrives.
     private var pending: (answer: S3Gateway.ImmediateAnswer, request: HTTPRequest, start: UInt64)?
+    /// A backend fetch is in flight: inbound parts wait in `held`, and a read asked for
+    /// meanwhile (`readHeld`) is made when it ends.
+    private var fetching = false
+    private var held: [HTTPRequestPart] = []
+    private var readHeld = false
 
     init(gateway: S3Gateway, logger: Logger, metrics: RequestMetrics?) {
         self.gateway = gateway
@@ -41,29 +50,75 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if fetching { held.append(part) } else { handle(part, context: context) }
+    }
+
+    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case let .head(request):
             let start = DispatchTime.now().uptimeNanoseconds
             if passedOn == 0, let answer = gateway.answerImmediately(request) {
                 pending = (answer, request, start)
                 forwarding = false
             } else {
-                passedOn += 1
-                forwarding = true
-                context.fireChannelRead(data)
+                passOn(part, context: context)
             }
         case .body:
             // An answered request has no body (answerImmediately takes none); nothing to drop.
-            if forwarding { context.fireChannelRead(data) }
+            if forwarding { context.fireChannelRead(wrapInboundOut(part)) }
         case .end:
             if forwarding {
                 forwarding = false
-                context.fireChannelRead(data)
+                context.fireChannelRead(wrapInboundOut(part))
             } else if let (answer, request, start) = pending {
                 pending = nil
-                write(answer, to: request, start: start, context: context)
+                switch answer.body {
+                case .none: write(answer.head, body: nil, to: request, start: start, context: context)
+                case let .bytes(bytes): write(answer.head, body: bytes, to: request, start: start, context: context)
+                case let .remote(read): fetch(read, head: answer.head, request: request, start: start, context: context)
+                }
             }
         }
+    }
+
+    private func passOn(_ head: HTTPRequestPart, context: ChannelHandlerContext) {
+        passedOn += 1
+        forwarding = true
+        context.fireChannelRead(wrapInboundOut(head))
+    }
+
+    private func fetch(_ read: RemoteRead, head: HTTPResponse, request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
+        fetching = true
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        read.start { bytes in
+            loop.execute {
+                bound.value.handler.fetched(bytes, head: head, request: request, start: start, context: bound.value.context)
+            }
+        }
+    }
+
+    private func fetched(_ bytes: ByteBuffer?, head: HTTPResponse, request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
+        fetching = false
+        guard context.channel.isActive else { held = []; return }
+        if let bytes {
+            write(head, body: bytes, to: request, start: start, context: context)
+        } else {
+            passOn(.head(request), context: context)
+            handle(.end(nil), context: context)
+        }
+        while !fetching, !held.isEmpty { handle(held.removeFirst(), context: context) }
+        // What went on to the router is delivered on a read's completion.
+        context.fireChannelReadComplete()
+        if !fetching, readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if fetching { readHeld = true } else { context.read() }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -71,15 +126,15 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.write(data, promise: promise)
     }
 
-    private func write(_ answer: S3Gateway.ImmediateAnswer, to request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
-        var head = answer.head
+    private func write(_ answerHead: HTTPResponse, body: ByteBuffer?, to request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
+        var head = answerHead
         let id = request.headerFields[RequestIDMiddleware<APIRequestContext>.header] ?? RequestID().description
         head.headerFields[RequestIDMiddleware<APIRequestContext>.header] = id
         head.headerFields[HTTPField.Name("x-amz-request-id")!] = id
         head.headerFields[.date] = HTTPDateCache.now()
         head.headerFields[.server] = "tarn"
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body = answer.body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        if let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         let nanos = DispatchTime.now().uptimeNanoseconds - start
         metrics?.record(method: request.method, status: head.status, nanoseconds: nanos)

@@ -5,6 +5,7 @@ import hashlib
 import http.client
 import http.server
 import os
+import socket
 import threading
 import uuid
 
@@ -13,6 +14,7 @@ import pytest
 import requests
 from boto3.s3.transfer import TransferConfig
 
+from rawhttp import Responses, raw_request
 from s3backends import PART, Moto, SeaweedFS, Server, api, keys_under, rss_kib, tarn_s3
 
 
@@ -74,6 +76,37 @@ def test_bytes_land_in_the_backend_and_come_back(weed, server, tmp_path):
     assert len(small) in sizes and len(big) in sizes and len(rest) in sizes
     address = stat.physical_address[len(f"s3://{bucket}/"):]
     assert hashlib.md5(weed.client().get_object(Bucket=bucket, Key=address)["Body"].read()).digest() == hashlib.md5(big).digest()
+
+
+def test_a_small_get_whose_backend_bytes_vanished_is_refused_in_order(weed, server):
+    """A small GET's bytes come from one backend GET that the event loop sends. When it fails,
+    the request goes the router's way, which reports the backend's answer; the requests
+    pipelined behind it wait for it and are answered after it, in order."""
+    bucket = weed.make_bucket()
+    repo = server.repo(f"s3://{bucket}/vanish")
+    s3 = tarn_s3(server.url)
+    kept, lost = os.urandom(4096), os.urandom(3000)
+    s3.put_object(Bucket=repo.id, Key="main/kept.bin", Body=kept)
+    s3.put_object(Bucket=repo.id, Key="main/lost.bin", Body=lost)
+    address = repo.branch("main").object("lost.bin").stat().physical_address[len(f"s3://{bucket}/"):]
+    weed.client().delete_object(Bucket=bucket, Key=address)
+    base = f"{server.url}/{repo.id}/main"
+    batch = (raw_request(f"{base}/kept.bin", "GET") + raw_request(f"{base}/lost.bin", "GET")
+             + raw_request(f"{base}/kept.bin", "GET", headers={"Range": "bytes=10-19"})
+             + raw_request(f"{base}/lost.bin", "HEAD") + raw_request(f"{base}/kept.bin", "GET"))
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=30) as sock:
+        sock.sendall(batch)
+        r = Responses(sock)
+        first = r.next()
+        assert first[0] == 200 and first[2] == kept
+        gone = r.next()
+        assert gone[0] == 404 and b"<Code>NoSuchKey</Code>" in gone[2] and b"data is gone" in gone[2]
+        ranged = r.next()
+        assert ranged[0] == 206 and ranged[2] == kept[10:20]
+        head = r.next(head_only=True)  # metadata only: the catalog still lists the entry
+        assert head[0] == 200 and head[1]["content-length"] == str(len(lost))
+        last = r.next()
+        assert last[0] == 200 and last[2] == kept
 
 
 def test_copy_within_a_namespace_shares_bytes_and_across_namespaces_copies(weed, server):

@@ -123,10 +123,16 @@ final class CurlClient: @unchecked Sendable {
     func perform(_ call: HTTPCall, stream: ByteChannel? = nil,
                  onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil) async -> Result<HTTPReply, CurlFailure> {
         await withCheckedContinuation { (c: CheckedContinuation<Result<HTTPReply, CurlFailure>, Never>) in
-            let transfer = Transfer(client: self, call: call, stream: stream, onHeaders: onHeaders) { c.resume(returning: $0) }
-            lock.withLock { starting.append(transfer) }
-            tarn_wakeup_signal(wakeup)
+            start(call, stream: stream, onHeaders: onHeaders) { c.resume(returning: $0) }
         }
+    }
+
+    /// Starts `call` and returns at once; `complete` is called on the curl thread when it ends.
+    func start(_ call: HTTPCall, stream: ByteChannel? = nil, onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil,
+               complete: @escaping @Sendable (Result<HTTPReply, CurlFailure>) -> Void) {
+        let transfer = Transfer(client: self, call: call, stream: stream, onHeaders: onHeaders, complete: complete)
+        lock.withLock { starting.append(transfer) }
+        tarn_wakeup_signal(wakeup)
     }
 
     /// Asks the curl thread to resume `transfer` (from a channel's wake-up, any thread).

@@ -259,35 +259,48 @@ public final class S3BlockStore: BlockStore {
     static let smallRead: Int64 = 256 << 10
 
     public func get(namespace: String, address: String, range: ClosedRange<Int64>?, knownSize: Int64?) async throws -> ObjectReader {
-        let (bucket, key) = try locate(namespace, address)
         let objectSize: Int64
         if let knownSize { objectSize = knownSize } else { objectSize = try await size(namespace: namespace, address: address) }
+        let read = try ranged(namespace, address, range, objectSize)
+        let channel = ByteChannel(capacity: 8 << 20)
+        if read.length == 0 {
+            channel.finish()
+        } else if read.length <= Self.smallRead {
+            // A small body comes back whole: one hand-off to the curl thread and one back,
+            // instead of a stream's handshakes, and a failed read can be retried.
+            let reply = try await client.send(read.request)
+            guard reply.body.count == read.length else {
+                throw BlockStoreError.backend("GET s3://\(read.request.bucket)/\(read.request.key) answered \(reply.body.count) bytes, expected \(read.length)")
+            }
+            reply.body.withUnsafeBytes { channel.writeWhole($0) }
+            channel.finish()
+        } else {
+            try await open(read.request, into: channel)
+        }
+        return ObjectReader(channel: channel, start: read.start, length: read.length, objectSize: objectSize)
+    }
+
+    /// A read of at most `limit` bytes made ready on the calling thread, to be sent without
+    /// a task (see `RemoteRead`); nil when the read is longer, empty or out of range.
+    public func prepareRead(namespace: String, address: String, range: ClosedRange<Int64>?, size: Int64, limit: Int64) -> RemoteRead? {
+        guard let read = try? ranged(namespace, address, range, size), read.length > 0, read.length <= limit else { return nil }
+        return RemoteRead(client: client, request: read.request, length: Int(read.length))
+    }
+
+    /// The GET of `range` (all of it when nil) of an object of `objectSize` bytes: where it
+    /// starts, how long it is and the backend request that reads it.
+    private func ranged(_ namespace: String, _ address: String, _ range: ClosedRange<Int64>?, _ objectSize: Int64) throws
+        -> (start: Int64, length: Int64, request: S3Client.Request) {
+        let (bucket, key) = try locate(namespace, address)
         var start: Int64 = 0, length = objectSize
         if let range {
             guard range.lowerBound < objectSize else { throw BlockStoreError.invalidRange(size: objectSize) }
             start = range.lowerBound
             length = min(range.upperBound, objectSize - 1) - start + 1
         }
-        let channel = ByteChannel(capacity: 8 << 20)
-        if length == 0 {
-            channel.finish()
-        } else if length <= Self.smallRead {
-            // A small body comes back whole: one hand-off to the curl thread and one back,
-            // instead of a stream's handshakes, and a failed read can be retried.
-            var r = S3Client.Request(method: "GET", bucket: bucket, key: key)
-            if length != objectSize { r.headers["range"] = "bytes=\(start)-\(start + length - 1)" }
-            let reply = try await client.send(r)
-            guard reply.body.count == length else {
-                throw BlockStoreError.backend("GET s3://\(bucket)/\(key) answered \(reply.body.count) bytes, expected \(length)")
-            }
-            reply.body.withUnsafeBytes { channel.writeWhole($0) }
-            channel.finish()
-        } else {
-            var r = S3Client.Request(method: "GET", bucket: bucket, key: key)
-            if length != objectSize { r.headers["range"] = "bytes=\(start)-\(start + length - 1)" }
-            try await open(r, into: channel)
-        }
-        return ObjectReader(channel: channel, start: start, length: length, objectSize: objectSize)
+        var r = S3Client.Request(method: "GET", bucket: bucket, key: key)
+        if length != objectSize { r.headers["range"] = "bytes=\(start)-\(start + length - 1)" }
+        return (start, length, r)
     }
 
     /// Starts `r` and returns once the backend has answered 2xx (the body then flows into

@@ -111,6 +111,14 @@ final class S3Client: @unchecked Sendable {
         return UInt64.random(in: UInt64(cap / 2)...UInt64(cap)) * 1_000
     }
 
+    /// Sends `r` once, without retries, for a caller with a slower path to fall back on:
+    /// `complete` gets the 2xx reply, or nil for anything else, on the curl thread.
+    func attempt(_ r: Request, complete: @escaping @Sendable (HTTPReply?) -> Void) {
+        curl.start(signed(r)) { outcome in
+            if case let .success(reply) = outcome, (200..<300).contains(reply.status) { complete(reply) } else { complete(nil) }
+        }
+    }
+
     /// Sends `r` (retrying when that is safe) and returns a 2xx reply, or throws.
     /// `stream` and `onHeaders` as in `CurlClient.perform`.
     func send(_ r: Request, stream: ByteChannel? = nil, onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil) async throws -> HTTPReply {

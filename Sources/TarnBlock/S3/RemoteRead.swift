@@ -1,0 +1,21 @@
+import NIOCore
+
+/// A small read of bytes kept in S3, made ready on the caller's thread and sent without a
+/// task: the event loop that answers a small GET starts it and is called back with the
+/// bytes. One attempt only — on any failure the caller gets nil and takes the path that
+/// retries and reports the backend's error.
+public struct RemoteRead: Sendable {
+    let client: S3Client
+    let request: S3Client.Request
+    /// The bytes the read must bring; another count is a failure.
+    let length: Int
+
+    /// Sends the read; `complete` is called once, on the curl thread.
+    public func start(_ complete: @escaping @Sendable (ByteBuffer?) -> Void) {
+        let length = self.length
+        client.attempt(request) { reply in
+            guard let reply, reply.body.count == length else { return complete(nil) }
+            complete(ByteBuffer(bytes: reply.body))
+        }
+    }
+}
