@@ -38,3 +38,23 @@ void tarn_tune_allocator(int mmap_threshold, int trim_threshold) {
     (void)mmap_threshold; (void)trim_threshold;
 #endif
 }
+
+int tarn_punch_hole(int fd, int64_t offset, int64_t length) {
+#ifdef __linux__
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length);
+#else
+    (void)fd; (void)offset; (void)length;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int64_t tarn_seek_data(int fd, int64_t offset) {
+#ifdef SEEK_DATA
+    return (int64_t)lseek(fd, (off_t)offset, SEEK_DATA);
+#else
+    (void)fd; (void)offset;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

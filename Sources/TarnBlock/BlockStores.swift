@@ -37,7 +37,7 @@ public final class BlockStores: Sendable {
     public func put<Body: AsyncSequence>(namespace: String, body: Body, size: Int64?) async throws -> StoredObject
         where Body.Element: Collection, Body.Element.Element == UInt8 {
         if Self.isS3(namespace) { return try await s3Store(namespace).put(namespace: namespace, body: body, size: size) }
-        return try await local.put(namespace: namespace, body: body)
+        return try await local.put(namespace: namespace, body: body, size: size)
     }
 
     public func compose(namespace: String, parts: [String]) async throws -> StoredObject {

@@ -15,6 +15,11 @@ public enum BlockingPool {
         return pool
     }()
 
+    /// Starts `body` on the pool without waiting for it.
+    public static func submit(_ body: @escaping @Sendable () -> Void) {
+        pool.submit { _ in body() }
+    }
+
     /// Runs `body` on the pool and returns its result.
     public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(body)

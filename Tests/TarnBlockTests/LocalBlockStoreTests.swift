@@ -22,34 +22,35 @@ final class LocalRoot {
 }
 
 @Suite struct LocalBlockStoreTests {
-    func suite() throws -> (BlockStoreSuite, LocalRoot) {
+    /// `packing`: small objects in pack files (the default) or one file per object.
+    func suite(packing: Bool = true) throws -> (BlockStoreSuite, LocalRoot) {
         let root = try LocalRoot()
-        return (BlockStoreSuite(store: try LocalBlockStore(root: root.url), namespace: "local://bucket/repo"), root)
+        return (BlockStoreSuite(store: try LocalBlockStore(root: root.url, packSmallObjects: packing), namespace: "local://bucket/repo"), root)
     }
 
-    @Test func roundTrip() async throws {
-        let (s, root) = try suite()
+    @Test(arguments: [true, false]) func roundTrip(packing: Bool) async throws {
+        let (s, root) = try suite(packing: packing)
         try await s.roundTripKeepsBytesAndMD5()
         withExtendedLifetime(root) {}
     }
-    @Test func ranges() async throws {
-        let (s, root) = try suite()
+    @Test(arguments: [true, false]) func ranges(packing: Bool) async throws {
+        let (s, root) = try suite(packing: packing)
         try await s.rangesAreClampedAndCheckedAgainstSize()
         withExtendedLifetime(root) {}
     }
-    @Test func freshAddresses() async throws {
-        let (s, root) = try suite()
+    @Test(arguments: [true, false]) func freshAddresses(packing: Bool) async throws {
+        let (s, root) = try suite(packing: packing)
         try await s.everyPutGetsAFreshAddress()
         withExtendedLifetime(root) {}
     }
-    @Test func deletes() async throws {
-        let (s, root) = try suite()
+    @Test(arguments: [true, false]) func deletes(packing: Bool) async throws {
+        let (s, root) = try suite(packing: packing)
         try await s.deletedObjectIsNotFound()
         withExtendedLifetime(root) {}
     }
 
-    @Test func cutUploadLeavesNoFile() async throws {
-        let (s, root) = try suite()
+    @Test(arguments: [true, false]) func cutUploadLeavesNoFile(packing: Bool) async throws {
+        let (s, root) = try suite(packing: packing)
         try await s.cutBodyLeavesNothing()
         #expect(root.files() == [])
     }
@@ -57,7 +58,9 @@ final class LocalRoot {
     @Test func objectsLiveUnderTheirNamespace() async throws {
         let (s, root) = try suite()
         let stored = try await s.store.put(namespace: s.namespace, body: Chunks(count: 1, chunkSize: 3))
-        #expect(root.files() == ["bucket/repo/" + stored.physicalAddress])
+        // A packed object's file is its pack: the address up to `@`.
+        let file = stored.physicalAddress.split(separator: "@")[0]
+        #expect(root.files() == ["bucket/repo/\(file)"])
     }
 
     @Test func leftoverTemporaryFilesAreRemovedOnOpen() throws {

@@ -17,4 +17,12 @@ int64_t tarn_copy_file_range(int fd_in, int64_t *offset_in, int fd_out, int64_t 
 /// mallopt(M_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD) (glibc; elsewhere nothing).
 void tarn_tune_allocator(int mmap_threshold, int trim_threshold);
 
+/// fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): frees a file's blocks in a range,
+/// which then reads as zeros and is skipped by SEEK_DATA. 0 or -1.
+int tarn_punch_hole(int fd, int64_t offset, int64_t length);
+
+/// lseek(SEEK_DATA): the first offset at or after `offset` that holds data; -1 (ENXIO) when
+/// there is none up to the end of the file.
+int64_t tarn_seek_data(int fd, int64_t offset);
+
 #endif

@@ -9,11 +9,12 @@ import Glibc
 import Darwin
 #endif
 
-/// Serves `local://` namespaces from directories under `root`. An upload streams into a
-/// `TemporaryFile`, is fsynced, and is linked as `<namespace>/data/<xx>/<uuid>`: a fresh
-/// address every time, so bytes are never overwritten and branches can share them. MD5 is
-/// computed while the bytes flow. Leftover temporary files (a crash mid-upload) are removed
-/// when the store opens.
+/// Serves `local://` namespaces from directories under `root`. An upload of up to 64 KiB is
+/// appended to a pack file shared with other small objects (`PackFiles`); a bigger one streams
+/// into a `TemporaryFile`, is fsynced, and is linked as `<namespace>/data/<xx>/<uuid>`. Either
+/// way the address is fresh every time, so bytes are never overwritten and branches can share
+/// them. MD5 is computed while the bytes flow. Leftover temporary files (a crash mid-upload)
+/// are removed when the store opens.
 ///
 /// Paths from clients never leave `root`: namespaces and addresses are checked segment by
 /// segment (`LocalPaths`), and a namespace directory that resolves (through a symlink)
@@ -27,8 +28,11 @@ public final class LocalBlockStore: BlockStore {
     /// Namespace directories already checked to resolve inside the root: the check costs a
     /// realpath (a syscall per path component) that every upload would otherwise repeat.
     private let checkedNamespaces = Mutex<[String: String]>([:])
+    /// nil where the file system cannot punch holes, or when packing is turned off.
+    private let packs: PackFiles?
 
-    public init(root: URL) throws {
+    /// `packSmallObjects: false` keeps one file per object whatever the file system.
+    public init(root: URL, packSmallObjects: Bool = true) throws {
         self.root = root
         temporary = root.appendingPathComponent(".tmp", isDirectory: true)
         let fm = FileManager.default
@@ -36,7 +40,11 @@ public final class LocalBlockStore: BlockStore {
         if fm.fileExists(atPath: temporary.path) { try fm.removeItem(at: temporary) }
         try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
         realRoot = Self.realPath(root.path) ?? root.path
+        packs = packSmallObjects && PackFiles.supported(in: temporary.path) ? PackFiles() : nil
     }
+
+    /// Whether small uploads go into pack files.
+    public var packsSmallObjects: Bool { packs != nil }
 
     private func ensureDirectory(_ dir: String) throws {
         if madeDirectories.withLock({ $0.contains(dir) }) { return }
@@ -102,13 +110,40 @@ public final class LocalBlockStore: BlockStore {
 
     public func put<Body: AsyncSequence>(namespace: String, body: Body, size: Int64? = nil) async throws -> StoredObject
         where Body.Element: Collection, Body.Element.Element == UInt8 {
+        var rest: Body.AsyncIterator? = body.makeAsyncIterator()
+        var held: [UInt8] = []
+        if let packs, size.map({ $0 > 0 && $0 <= Int64(PackFiles.objectLimit) }) ?? true {
+            let directory = try directory(for: namespace, create: true)
+            // Hold the body until it ends or outgrows a pack's objects.
+            do {
+                while held.count <= PackFiles.objectLimit {
+                    guard let chunk = try await rest?.next() else { rest = nil; break }
+                    held.append(contentsOf: chunk)
+                }
+            } catch {
+                throw Self.uploadFailure(error)
+            }
+            if rest == nil && !held.isEmpty {
+                let address = try await packs.append(held, namespaceDirectory: directory)
+                let md5 = Insecure.MD5.hash(data: held)
+                return StoredObject(physicalAddress: address.description, size: Int64(held.count), md5: ContentHash.hex(md5))
+            }
+        }
+        return try await putFile(namespace: namespace, first: held, rest: &rest)
+    }
+
+    /// An upload into a file of its own: `first` (bytes already received), then what is left of
+    /// the body, if anything.
+    private func putFile<Chunks: AsyncIteratorProtocol>(namespace: String, first: [UInt8], rest: inout Chunks?) async throws -> StoredObject
+        where Chunks.Element: Collection, Chunks.Element.Element == UInt8 {
         let (id, address, directory, target) = try freshAddress(namespace: namespace)
         let file = try TemporaryFile(in: directory, fallback: temporary.appendingPathComponent(id).path)
         var md5 = Insecure.MD5()
-        var size: Int64 = 0
+        var size = Int64(first.count)
         var writer = PipelinedWriter(fd: file.fd)
+        first.withUnsafeBytes { md5.update(bufferPointer: $0); writer.append($0) }
         do {
-            for try await chunk in body {
+            while let chunk = try await rest?.next() {
                 let handled: Void? = chunk.withContiguousStorageIfAvailable { buf in
                     let raw = UnsafeRawBufferPointer(buf)
                     md5.update(bufferPointer: raw)
@@ -125,8 +160,7 @@ public final class LocalBlockStore: BlockStore {
         } catch {
             await writer.abandon()
             file.discard()
-            if error is BlockStoreError || error is any BodyRejection { throw error }
-            throw BlockStoreError.incompleteBody(String(describing: error))
+            throw Self.uploadFailure(error)
         }
         // fsync and link block for milliseconds: off the cooperative threads.
         try await BlockingPool.run { try file.publish(as: target) }
@@ -134,8 +168,15 @@ public final class LocalBlockStore: BlockStore {
         return StoredObject(physicalAddress: address, size: size, md5: digest)
     }
 
+    /// What an upload throws when its body failed: a store error or a deliberate rejection as
+    /// it is, anything else as an incomplete body.
+    private static func uploadFailure(_ error: any Error) -> any Error {
+        if error is BlockStoreError || error is any BodyRejection { return error }
+        return BlockStoreError.incompleteBody(String(describing: error))
+    }
+
     public func compose(namespace: String, parts: [String]) async throws -> StoredObject {
-        let sources = try parts.map { try file(namespace: namespace, address: $0) }
+        let sources = try parts.map { try source(namespace: namespace, address: $0) }
         let (id, address, directory, target) = try freshAddress(namespace: namespace)
         let fallback = temporary.appendingPathComponent(id).path
         // Copying blocks on the disk: on the pool.
@@ -144,7 +185,9 @@ public final class LocalBlockStore: BlockStore {
             var total: Int64 = 0
             do {
                 for source in sources {
-                    total += try Self.append(source, to: file.fd, at: total)
+                    let fd = try source.openFile()
+                    defer { close(fd) }
+                    total += try Self.append(fd, from: source.offset, length: source.length, to: file.fd, at: total)
                 }
             } catch {
                 file.discard()
@@ -156,37 +199,42 @@ public final class LocalBlockStore: BlockStore {
         return StoredObject(physicalAddress: address, size: size, md5: "")
     }
 
-    /// Appends a whole file to `fd` at `offset`; returns the bytes copied. copy_file_range
-    /// keeps the bytes in the kernel (and shares extents where the file system can); where it
-    /// is unavailable the bytes go through a buffer.
-    private static func append(_ source: String, to fd: Int32, at offset: Int64) throws -> Int64 {
-        let src = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard src >= 0 else {
-            throw errno == ENOENT ? BlockStoreError.notFound(String(source.split(separator: "/").last ?? "")) : BlockStoreError.io("open failed: errno \(errno)")
-        }
-        defer { close(src) }
-        var inOffset: Int64 = 0, outOffset = offset
-        while true {
-            let n = tarn_copy_file_range(src, &inOffset, fd, &outOffset, 1 << 30)
+    /// Copies `length` bytes of `src` from `from` (to its end when nil) to `fd` at `offset`;
+    /// returns the bytes copied. copy_file_range keeps the bytes in the kernel (and shares
+    /// extents where the file system can); where it is unavailable they go through a buffer.
+    private static func append(_ src: Int32, from: Int64, length: Int64?, to fd: Int32, at offset: Int64) throws -> Int64 {
+        let end = length.map { from + $0 } ?? Int64.max
+        var inOffset = from, outOffset = offset
+        while inOffset < end {
+            let n = tarn_copy_file_range(src, &inOffset, fd, &outOffset, min(1 << 30, end - inOffset))
             if n > 0 { continue }
-            if n == 0 { return inOffset }
+            if n == 0 { return inOffset - from }
             if errno == EINTR { continue }
             guard [ENOSYS, EXDEV, EINVAL, EOPNOTSUPP].contains(errno) else { throw BlockStoreError.io("copy_file_range failed: errno \(errno)") }
             break
         }
-        var copied = inOffset
         var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        while true {
-            let r = buffer.withUnsafeMutableBytes { pread(src, $0.baseAddress!, $0.count, off_t(copied)) }
+        while inOffset < end {
+            let want = Int(min(Int64(buffer.count), end - inOffset))
+            let r = buffer.withUnsafeMutableBytes { pread(src, $0.baseAddress!, want, off_t(inOffset)) }
             if r < 0 { if errno == EINTR { continue }; throw BlockStoreError.io("read failed: errno \(errno)") }
-            if r == 0 { return copied }
-            var off = 0
-            while off < r {
-                let w = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress! + off, r - off, off_t(offset + copied + Int64(off))) }
-                if w < 0 { if errno == EINTR { continue }; throw BlockStoreError.io("write failed: errno \(errno)") }
-                off += w
+            if r == 0 { break }
+            try buffer.withUnsafeBytes { try writeRaw(fd, UnsafeRawBufferPointer(rebasing: $0[..<r]), at: offset + inOffset - from) }
+            inOffset += Int64(r)
+        }
+        return inOffset - from
+    }
+
+    /// Writes all of `buf` to `fd` at `offset`.
+    static func writeRaw(_ fd: Int32, _ buf: UnsafeRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < buf.count {
+            let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + Int64(done)))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw BlockStoreError.io("write failed: errno \(errno)")
             }
-            copied += Int64(r)
+            done += n
         }
     }
 
@@ -203,42 +251,93 @@ public final class LocalBlockStore: BlockStore {
         }
     }
 
-    public func get(namespace: String, address: String, range: ClosedRange<Int64>?, knownSize: Int64? = nil) throws -> ObjectReader {
-        let path = try file(namespace: namespace, address: address)
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else {
-            switch errno {
-            case ENOENT: throw BlockStoreError.notFound(address)
-            case ELOOP: throw BlockStoreError.invalidPath(address) // a symlink: never followed
-            default: throw BlockStoreError.io("open failed: errno \(errno)")
+    /// An object's bytes on disk: a whole file, or a range of a pack.
+    private struct Source {
+        var path: String
+        var address: String
+        /// Where the object starts in the file, and its length (nil: the rest of the file).
+        var offset: Int64 = 0
+        var length: Int64?
+
+        /// Opens the file; a packed object whose blocks were punched out is not found.
+        func openFile(_ flags: Int32 = O_RDONLY) throws -> Int32 {
+            let fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else {
+                switch errno {
+                case ENOENT: throw BlockStoreError.notFound(address)
+                case ELOOP: throw BlockStoreError.invalidPath(address) // a symlink: never followed
+                default: throw BlockStoreError.io("open failed: errno \(errno)")
+                }
             }
+            if let length {
+                // SEEK_DATA finds the next allocated byte; past the object's end (or ENXIO, no
+                // data up to the end of the pack) means it was deleted.
+                let data = tarn_seek_data(fd, offset)
+                guard data >= 0, data < offset + length else {
+                    close(fd)
+                    throw BlockStoreError.notFound(address)
+                }
+            }
+            return fd
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            close(fd)
-            throw BlockStoreError.io("stat failed: errno \(errno)")
+    }
+
+    private func source(namespace: String, address: String) throws -> Source {
+        if let packed = try PackAddress(parsing: address) {
+            return Source(path: try directory(for: namespace, create: false) + "/" + packed.pack, address: address,
+                          offset: packed.offset, length: packed.length)
         }
-        let size = Int64(st.st_size)
-        guard let range else { return ObjectReader(fd: fd, start: 0, length: size, objectSize: size) }
+        return Source(path: try file(namespace: namespace, address: address), address: address)
+    }
+
+    public func get(namespace: String, address: String, range: ClosedRange<Int64>?, knownSize: Int64? = nil) throws -> ObjectReader {
+        let source = try source(namespace: namespace, address: address)
+        let fd = try source.openFile()
+        let size: Int64
+        if let length = source.length {
+            size = length
+        } else {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else {
+                close(fd)
+                throw BlockStoreError.io("stat failed: errno \(errno)")
+            }
+            size = Int64(st.st_size)
+        }
+        guard let range else { return ObjectReader(fd: fd, start: source.offset, length: size, objectSize: size) }
         guard range.lowerBound >= 0, range.lowerBound < size else {
             close(fd)
             throw BlockStoreError.invalidRange(size: size)
         }
         let last = min(range.upperBound, size - 1)
-        return ObjectReader(fd: fd, start: range.lowerBound, length: last - range.lowerBound + 1, objectSize: size)
+        return ObjectReader(fd: fd, start: source.offset + range.lowerBound, length: last - range.lowerBound + 1, objectSize: size)
     }
 
     public func size(namespace: String, address: String) throws -> Int64 {
-        let path = try file(namespace: namespace, address: address)
+        let source = try source(namespace: namespace, address: address)
+        if let length = source.length {
+            close(try source.openFile())
+            return length
+        }
         var st = stat()
-        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw BlockStoreError.notFound(address) }
+        guard lstat(source.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw BlockStoreError.notFound(address) }
         return Int64(st.st_size)
     }
 
+    /// Unlinks an object's file, or punches a packed object's blocks out of its pack.
     public func delete(namespace: String, address: String) throws {
-        let path = try file(namespace: namespace, address: address)
-        guard unlink(path) == 0 else {
-            throw errno == ENOENT ? BlockStoreError.notFound(address) : BlockStoreError.io("unlink failed: errno \(errno)")
+        let source = try source(namespace: namespace, address: address)
+        guard let packed = try PackAddress(parsing: address) else {
+            guard unlink(source.path) == 0 else {
+                throw errno == ENOENT ? BlockStoreError.notFound(address) : BlockStoreError.io("unlink failed: errno \(errno)")
+            }
+            return
+        }
+        let fd = try source.openFile(O_WRONLY)
+        defer { close(fd) }
+        let blocks = packed.blocks
+        guard tarn_punch_hole(fd, blocks.offset, blocks.length) == 0 else {
+            throw BlockStoreError.io("punching \(address) out of its pack failed: errno \(errno)")
         }
     }
 }
