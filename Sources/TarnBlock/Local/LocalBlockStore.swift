@@ -238,19 +238,6 @@ public final class LocalBlockStore: BlockStore {
         }
     }
 
-    /// Writes all of `buf` to `fd`.
-    static func writeRaw(_ fd: Int32, _ buf: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < buf.count {
-            let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw BlockStoreError.io("write failed: errno \(errno)")
-            }
-            offset += n
-        }
-    }
-
     /// An object's bytes on disk: a whole file, or a range of a pack.
     private struct Source {
         var path: String
@@ -327,7 +314,7 @@ public final class LocalBlockStore: BlockStore {
     /// Unlinks an object's file, or punches a packed object's blocks out of its pack.
     public func delete(namespace: String, address: String) throws {
         let source = try source(namespace: namespace, address: address)
-        guard let packed = try PackAddress(parsing: address) else {
+        guard let length = source.length else {
             guard unlink(source.path) == 0 else {
                 throw errno == ENOENT ? BlockStoreError.notFound(address) : BlockStoreError.io("unlink failed: errno \(errno)")
             }
@@ -335,8 +322,8 @@ public final class LocalBlockStore: BlockStore {
         }
         let fd = try source.openFile(O_WRONLY)
         defer { close(fd) }
-        let blocks = packed.blocks
-        guard tarn_punch_hole(fd, blocks.offset, blocks.length) == 0 else {
+        // Whole blocks, up to where the next object starts.
+        guard tarn_punch_hole(fd, source.offset, PackFiles.aligned(length)) == 0 else {
             throw BlockStoreError.io("punching \(address) out of its pack failed: errno \(errno)")
         }
     }
@@ -367,7 +354,7 @@ struct PipelinedWriter {
 
     mutating func finish() async throws {
         if inFlight == nil {
-            try batch.withUnsafeBytes { try LocalBlockStore.writeRaw(fd, $0) }
+            try batch.withUnsafeBytes { try LocalBlockStore.writeRaw(fd, $0, at: written) }
             batch = []
             return
         }
@@ -391,7 +378,7 @@ struct PipelinedWriter {
         written += Int64(full.count)
         inFlight = Task {
             try await BlockingPool.run {
-                try full.withUnsafeBytes { try LocalBlockStore.writeRaw(fd, $0) }
+                try full.withUnsafeBytes { try LocalBlockStore.writeRaw(fd, $0, at: offset) }
                 // Start writing this batch to disk now, so the fsync that publishes the object
                 // does not flush gigabytes at once (0.9 s for 2 GiB here). Best effort.
                 _ = tarn_start_writeback(fd, offset, Int64(full.count))

@@ -44,11 +44,6 @@ struct PackAddress: Equatable, CustomStringConvertible {
     }
 
     var description: String { "\(pack)@\(offset)+\(length)" }
-
-    /// The range `delete` punches out: whole blocks, up to the next object's start.
-    var blocks: (offset: Int64, length: Int64) {
-        (offset, (length + PackFiles.alignment - 1) / PackFiles.alignment * PackFiles.alignment)
-    }
 }
 
 /// Small objects share append-only pack files instead of taking a file each. On this ext4 an
@@ -68,6 +63,8 @@ final class PackFiles: Sendable {
     /// concurrent small uploads.
     static let objectLimit = 64 << 10
     static let alignment: Int64 = 4096
+    /// `length` rounded up to whole alignment blocks: the room an object takes in its pack.
+    static func aligned(_ length: Int64) -> Int64 { (length + alignment - 1) / alignment * alignment }
     /// A pack takes no new objects beyond this size.
     static let packSize: Int64 = 256 << 20
 
@@ -145,7 +142,7 @@ final class Pack: Sendable {
         state.withLock { s in
             guard s.failed == nil, s.end == 0 || s.end + length <= PackFiles.packSize else { return nil }
             let offset = s.end
-            s.end += (length + PackFiles.alignment - 1) / PackFiles.alignment * PackFiles.alignment
+            s.end += PackFiles.aligned(length)
             return offset
         }
     }
