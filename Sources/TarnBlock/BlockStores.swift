@@ -40,6 +40,18 @@ public final class BlockStores: Sendable {
         return try await local.put(namespace: namespace, body: body, size: size)
     }
 
+    /// Whether a body of `length` bytes, received whole, can be stored in `namespace` without
+    /// suspending (`putNow`): a small object of a local namespace whose store packs them.
+    public func storesNow(namespace: String, length: Int) -> Bool {
+        !Self.isS3(namespace) && local.storesNow(length: length)
+    }
+
+    /// See `LocalBlockStore.putNow`; only where `storesNow` says so.
+    public func putNow(namespace: String, bytes: UnsafeRawBufferPointer,
+                       durable: @escaping @Sendable (Result<StoredObject, BlockStoreError>) -> Void) throws {
+        try local.putNow(namespace: namespace, bytes: bytes, durable: durable)
+    }
+
     public func compose(namespace: String, parts: [String]) async throws -> StoredObject {
         if Self.isS3(namespace) { return try await s3Store(namespace).compose(namespace: namespace, parts: parts) }
         return try await local.compose(namespace: namespace, parts: parts)

@@ -90,18 +90,50 @@ public final class Catalog: Sendable {
         let repo = try engine.repository(repository)
         _ = try engine.branch(repository: repository, name: branch)
         let stored = try await blocks.put(namespace: repo.storageNamespace, body: body, size: size)
-        let entry = Entry(path: path, physicalAddress: stored.physicalAddress, size: stored.size, checksum: stored.md5,
-                          contentType: contentType ?? "application/octet-stream", metadata: metadata(),
-                          mtime: Self.uploadTime())
         do {
-            try engine.putObject(repository: repository, branch: branch, entry: entry)
+            return (try stage(stored, repository: repository, branch: branch, path: path, contentType: contentType, metadata: metadata()), repo)
         } catch {
             try? await blocks.delete(namespace: repo.storageNamespace, address: stored.physicalAddress)
             throw error
         }
+    }
+
+    /// Whether `uploadNow` takes a body of `length` bytes in this repository.
+    public func uploadsNow(length: Int, in repository: Repository) -> Bool {
+        blocks.storesNow(namespace: repository.storageNamespace, length: length)
+    }
+
+    /// The first half of an upload whose body is already in memory, for a caller that must not
+    /// suspend (an event loop; only where `uploadsNow` says so): the bytes are written before
+    /// this returns, and `durable` is called on another thread once they are on disk. The
+    /// caller then stages them with `stageUploaded`.
+    public func uploadNow(_ bytes: UnsafeRawBufferPointer, in repository: Repository,
+                          durable: @escaping @Sendable (Result<StoredObject, BlockStoreError>) -> Void) throws {
+        try blocks.putNow(namespace: repository.storageNamespace, bytes: bytes, durable: durable)
+    }
+
+    /// The second half of `uploadNow`: stages the stored bytes on the branch. When this throws,
+    /// the bytes are left for the caller to retry or discard (`discard`).
+    public func stageUploaded(_ stored: StoredObject, repository: Repository, branch: String, path: String,
+                              contentType: String?, metadata: [String: String]) throws -> Entry {
+        guard !path.isEmpty else { throw EngineError.invalidArgument("empty path") }
+        return try stage(stored, repository: repository.name, branch: branch, path: path, contentType: contentType, metadata: metadata)
+    }
+
+    /// Deletes bytes an upload stored and did not stage.
+    public func discard(_ stored: StoredObject, in repository: Repository) async {
+        try? await blocks.delete(namespace: repository.storageNamespace, address: stored.physicalAddress)
+    }
+
+    private func stage(_ stored: StoredObject, repository: String, branch: String, path: String,
+                       contentType: String?, metadata: [String: String]) throws -> Entry {
+        let entry = Entry(path: path, physicalAddress: stored.physicalAddress, size: stored.size, checksum: stored.md5,
+                          contentType: contentType ?? "application/octet-stream", metadata: metadata,
+                          mtime: Self.uploadTime())
+        try engine.putObject(repository: repository, branch: branch, entry: entry)
         CatalogMetrics.objectsStaged.increment()
         CatalogMetrics.bytesStaged.increment(by: Int(stored.size))
-        return (entry, repo)
+        return entry
     }
 
     /// Runs an engine operation whose cost grows with the data (commit, merge, diff, log,

@@ -132,6 +132,24 @@ public final class LocalBlockStore: BlockStore {
         return try await putFile(namespace: namespace, first: held, rest: &rest)
     }
 
+    /// Whether `putNow` takes a body of `length` bytes.
+    public func storesNow(length: Int) -> Bool {
+        packs != nil && length > 0 && length <= PackFiles.objectLimit
+    }
+
+    /// A small body received whole (`storesNow(length:)`), stored without suspending: it is
+    /// in a pack's page cache when this returns, and `durable` is called, on the flusher's
+    /// thread, once it is on disk.
+    public func putNow(namespace: String, bytes: UnsafeRawBufferPointer,
+                       durable: @escaping @Sendable (Result<StoredObject, BlockStoreError>) -> Void) throws {
+        guard let packs, storesNow(length: bytes.count) else { preconditionFailure("putNow of \(bytes.count) bytes: check storesNow first") }
+        let md5 = ContentHash.hex(Insecure.MD5.hash(data: bytes))
+        let size = Int64(bytes.count)
+        try packs.appendNow(bytes, namespaceDirectory: try directory(for: namespace, create: true)) { result in
+            durable(result.map { StoredObject(physicalAddress: $0.description, size: size, md5: md5) })
+        }
+    }
+
     /// An upload into a file of its own: `first` (bytes already received), then what is left of
     /// the body, if anything.
     private func putFile<Chunks: AsyncIteratorProtocol>(namespace: String, first: [UInt8], rest: inout Chunks?) async throws -> StoredObject

@@ -74,17 +74,30 @@ final class PackFiles: Sendable {
     /// Appends `bytes` to the namespace's current pack (started if needed) and returns the
     /// object's address once the bytes are on disk.
     func append(_ bytes: [UInt8], namespaceDirectory: String) async throws -> PackAddress {
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<PackAddress, Error>) in
+            do {
+                try bytes.withUnsafeBytes { try appendNow($0, namespaceDirectory: namespaceDirectory) { waiter.resume(with: $0) } }
+            } catch {
+                waiter.resume(throwing: error)
+            }
+        }
+    }
+
+    /// As `append`, without suspending (for an event loop): the bytes are written to the
+    /// pack's page cache before it returns, and `durable` is called, on the flusher's thread,
+    /// once they are on disk.
+    func appendNow(_ bytes: UnsafeRawBufferPointer, namespaceDirectory: String,
+                   durable: @escaping @Sendable (Result<PackAddress, BlockStoreError>) -> Void) throws {
         let (pack, offset) = try reserve(Int64(bytes.count), in: namespaceDirectory)
-        try bytes.withUnsafeBytes { try pack.write($0, at: offset) }
-        do {
-            try await pack.durable()
-        } catch {
+        try pack.write(bytes, at: offset)
+        let address = PackAddress(pack: pack.relativePath, offset: offset, length: Int64(bytes.count))
+        pack.whenDurable { failure in
+            guard let failure else { return durable(.success(address)) }
             // An fdatasync that failed may have dropped any of the pack's dirty pages: no new
             // object goes into it.
-            current.withLock { if $0[namespaceDirectory] === pack { $0[namespaceDirectory] = nil } }
-            throw error
+            self.current.withLock { if $0[namespaceDirectory] === pack { $0[namespaceDirectory] = nil } }
+            durable(.failure(failure))
         }
-        return PackAddress(pack: pack.relativePath, offset: offset, length: Int64(bytes.count))
     }
 
     private func reserve(_ length: Int64, in directory: String) throws -> (Pack, Int64) {
@@ -119,7 +132,7 @@ final class Pack: Sendable {
         var end: Int64 = 0
         var flushing = false
         var failed: BlockStoreError?
-        var waiting: [CheckedContinuation<Void, Error>] = []
+        var waiting: [@Sendable (BlockStoreError?) -> Void] = []
     }
     private let state = Mutex(State())
 
@@ -151,26 +164,24 @@ final class Pack: Sendable {
         try LocalBlockStore.writeRaw(fd, bytes, at: offset)
     }
 
-    /// Returns once everything written to the pack before the call is on disk. The first
-    /// caller starts a flush on the blocking pool; callers that arrive during it wait for the
-    /// next one, which covers all of them.
-    func durable() async throws {
-        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, Error>) in
-            let (lead, failed) = state.withLock { s -> (Bool, BlockStoreError?) in
-                if let failed = s.failed { return (false, failed) }
-                s.waiting.append(waiter)
-                guard !s.flushing else { return (false, nil) }
-                s.flushing = true
-                return (true, nil)
-            }
-            if let failed { waiter.resume(throwing: failed) }
-            if lead { BlockingPool.submit { self.flushWhileWaited() } }
+    /// Calls `done` (nil: success) once everything written to the pack before the call is on
+    /// disk. The first caller starts a flush on the blocking pool; callers that arrive during
+    /// it wait for the next one, which covers all of them.
+    func whenDurable(_ done: @escaping @Sendable (BlockStoreError?) -> Void) {
+        let (lead, failed) = state.withLock { s -> (Bool, BlockStoreError?) in
+            if let failed = s.failed { return (false, failed) }
+            s.waiting.append(done)
+            guard !s.flushing else { return (false, nil) }
+            s.flushing = true
+            return (true, nil)
         }
+        if let failed { done(failed) }
+        if lead { BlockingPool.submit { self.flushWhileWaited() } }
     }
 
     private func flushWhileWaited() {
         while true {
-            let batch = state.withLock { s -> [CheckedContinuation<Void, Error>] in
+            let batch = state.withLock { s -> [@Sendable (BlockStoreError?) -> Void] in
                 let batch = s.waiting
                 s.waiting = []
                 if batch.isEmpty { s.flushing = false }
@@ -180,16 +191,16 @@ final class Pack: Sendable {
             var rc = fdatasync(fd)
             while rc != 0 && errno == EINTR { rc = fdatasync(fd) }
             if rc == 0 {
-                for waiter in batch { waiter.resume() }
+                for waiter in batch { waiter(nil) }
             } else {
                 let failure = BlockStoreError.io("pack fdatasync failed: errno \(errno)")
-                let late = state.withLock { s -> [CheckedContinuation<Void, Error>] in
+                let late = state.withLock { s -> [@Sendable (BlockStoreError?) -> Void] in
                     s.failed = failure
                     s.flushing = false
                     defer { s.waiting = [] }
                     return s.waiting
                 }
-                for waiter in batch + late { waiter.resume(throwing: failure) }
+                for waiter in batch + late { waiter(failure) }
                 return
             }
         }
