@@ -23,6 +23,12 @@ extension S3Gateway {
         public var body: Body
     }
 
+    /// No `Connection` header but `keep-alive` (what `requests` sends with every request, and
+    /// HTTP/1.1's default anyway): a `close` or an upgrade is left to the router, which acts on it.
+    static func plainConnection(_ fields: HTTPFields) -> Bool {
+        fields[.connection].map { $0.lowercased() == "keep-alive" } ?? true
+    }
+
     /// The whole answer to `head` but for its request-ID headers, or nil when the request
     /// should take the usual path.
     public func answerImmediately(_ head: HTTPRequest) -> ImmediateAnswer? {
@@ -30,7 +36,7 @@ extension S3Gateway {
             return nil
         }
         let fields = head.headerFields
-        guard fields[.connection] == nil, fields[.expect] == nil, fields[.transferEncoding] == nil,
+        guard Self.plainConnection(fields), fields[.expect] == nil, fields[.transferEncoding] == nil,
               (fields[.contentLength] ?? "0") == "0", fields[.authorization] != nil else { return nil }
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
         guard claims(request) else { return nil }
