@@ -28,7 +28,7 @@ test: deps $(VENV)/.installed
 
 # The suites that drive repositories through the REST API and the S3 gateway run a second time
 # with every repository on an s3:// namespace in a SeaweedFS the run starts (conftest.py).
-S3_BACKEND_SUITES ?= test_lakefs_clients.py test_lakefs_spec.py test_s3_gateway.py test_s3_immediate_reads.py test_s3_pyarrow.py test_s3_table_formats.py
+S3_BACKEND_SUITES ?= test_lakefs_clients.py test_lakefs_spec.py test_s3_gateway.py test_s3_immediate.py test_s3_pyarrow.py test_s3_table_formats.py
 
 integration: $(VENV)/.installed
 	TARN_BIN="$$($(SWIFT) build --show-bin-path)/tarn" $(VENV)/bin/pytest -q Tests/integration

@@ -12,17 +12,19 @@ import TarnBlock
 import TarnS3
 
 /// A connection's pipeline stage in front of Hummingbird's request handling: plain S3 GETs
-/// and HEADs of small objects are answered here, on the event loop that read them
-/// (`S3Gateway.answerImmediately`); every other request goes on to the router unchanged.
+/// and HEADs of small objects (`S3Gateway.answerImmediately`) and small PutObjects
+/// (`S3Gateway.acceptImmediately`) are answered here, on the event loop that read them; every
+/// other request goes on to the router unchanged.
 ///
 /// Responses stay in request order: while a request passed on has not had its response
 /// written to the end, later requests (pipelined ones) are passed on too; while bytes are
-/// being fetched from an S3 backend, the connection is not read and what was already read
-/// waits here. A fetch that fails passes its request on, so the router retries it and answers
-/// the backend's error. An answered request gets what the router's middleware gives any
-/// other: `X-Request-Id`, `Date`, `Server`, its request log line and its metrics under the S3
+/// being fetched from an S3 backend or an upload waits for its flush to disk, the connection
+/// is not read and what was already read waits here. A fetch or upload that fails passes its
+/// request on (an upload with the body it received), so the router answers it, retries and
+/// errors included. An answered request gets what the router's middleware gives any other:
+/// `X-Request-Id`, `Date`, `Server`, its request log line and its metrics under the S3
 /// router's route.
-final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -37,11 +39,20 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var forwarding = false
     /// The answer to the request being read, written when its end arrives.
     private var pending: (answer: S3Gateway.ImmediateAnswer, request: HTTPRequest, start: UInt64)?
-    /// A backend fetch is in flight: inbound parts wait in `held`, and a read asked for
-    /// meanwhile (`readHeld`) is made when it ends.
-    private var fetching = false
+    /// The upload being read, and its body so far.
+    private var collecting: Upload?
+    /// A backend fetch or an upload's flush is in flight: inbound parts wait in `held`, and a
+    /// read asked for meanwhile (`readHeld`) is made when it ends.
+    private var waiting = false
     private var held: [HTTPRequestPart] = []
     private var readHeld = false
+
+    private struct Upload {
+        let put: S3Gateway.ImmediatePut
+        let request: HTTPRequest
+        let start: UInt64
+        var body: ByteBuffer
+    }
 
     init(gateway: S3Gateway, logger: Logger, metrics: RequestMetrics?) {
         self.gateway = gateway
@@ -51,7 +62,7 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if fetching { held.append(part) } else { handle(part, context: context) }
+        if waiting { held.append(part) } else { handle(part, context: context) }
     }
 
     private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
@@ -61,16 +72,31 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
             if passedOn == 0, let answer = gateway.answerImmediately(request) {
                 pending = (answer, request, start)
                 forwarding = false
+            } else if passedOn == 0, let put = gateway.acceptImmediately(request) {
+                collecting = Upload(put: put, request: request, start: start, body: context.channel.allocator.buffer(capacity: put.length))
+                forwarding = false
+                // As the router does (`S3Gateway.respond`): boto3 and the aws CLI wait for it.
+                if request.headerFields[.expect] != nil {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+                }
             } else {
                 passOn(part, context: context)
             }
-        case .body:
-            // An answered request has no body (answerImmediately takes none); nothing to drop.
-            if forwarding { context.fireChannelRead(wrapInboundOut(part)) }
+        case let .body(bytes):
+            if forwarding {
+                context.fireChannelRead(wrapInboundOut(part))
+            } else {
+                // Bounded: acceptImmediately takes bodies of at most 64 KiB, framed by their length.
+                // An answered GET or HEAD has none (answerImmediately takes none).
+                collecting?.body.writeImmutableBuffer(bytes)
+            }
         case .end:
             if forwarding {
                 forwarding = false
                 context.fireChannelRead(wrapInboundOut(part))
+            } else if let upload = collecting {
+                collecting = nil
+                store(upload, context: context)
             } else if let (answer, request, start) = pending {
                 pending = nil
                 switch answer.body {
@@ -89,7 +115,7 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private func fetch(_ read: RemoteRead, head: HTTPResponse, request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
-        fetching = true
+        waiting = true
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         read.start { bytes in
@@ -100,7 +126,7 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private func fetched(_ bytes: ByteBuffer?, head: HTTPResponse, request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
-        fetching = false
+        waiting = false
         guard context.channel.isActive else { held = []; return }
         if let bytes {
             write(head, body: bytes, to: request, start: start, context: context)
@@ -108,17 +134,54 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
             passOn(.head(request), context: context)
             handle(.end(nil), context: context)
         }
-        while !fetching, !held.isEmpty { handle(held.removeFirst(), context: context) }
+        resume(context: context)
+    }
+
+    private func store(_ upload: Upload, context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        waiting = upload.put.store(upload.body) { result in
+            loop.execute { bound.value.handler.stored(result, upload, context: bound.value.context) }
+        }
+        if !waiting { replay(upload, context: context) }
+    }
+
+    private func stored(_ result: Result<StoredObject, BlockStoreError>, _ upload: Upload, context: ChannelHandlerContext) {
+        waiting = false
+        // Staged even when the client has gone: the bytes are durable, as on the router's path.
+        let head = try? upload.put.stage(result.get())
+        guard context.channel.isActive else { held = []; return }
+        if let head {
+            write(head, body: nil, to: upload.request, start: upload.start, context: context)
+        } else {
+            replay(upload, context: context)
+        }
+        resume(context: context)
+    }
+
+    /// Passes an upload this handler could not finish on to the router, body and all. The
+    /// client already had its `100 Continue`: the router must not send a second.
+    private func replay(_ upload: Upload, context: ChannelHandlerContext) {
+        var request = upload.request
+        request.headerFields[.expect] = nil
+        passOn(.head(request), context: context)
+        if upload.body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(upload.body))) }
+        handle(.end(nil), context: context)
+    }
+
+    /// After a fetch or an upload: handles what arrived meanwhile, and reads on.
+    private func resume(context: ChannelHandlerContext) {
+        while !waiting, !held.isEmpty { handle(held.removeFirst(), context: context) }
         // What went on to the router is delivered on a read's completion.
         context.fireChannelReadComplete()
-        if !fetching, readHeld {
+        if !waiting, readHeld {
             readHeld = false
             context.read()
         }
     }
 
     func read(context: ChannelHandlerContext) {
-        if fetching { readHeld = true } else { context.read() }
+        if waiting { readHeld = true } else { context.read() }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -140,7 +203,7 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
         metrics?.record(method: request.method, status: head.status, nanoseconds: nanos)
         var logger = logger
         logger[metadataKey: "hb.request.id"] = .string(id)
-        // answerImmediately takes no request with a query: the target is the path.
+        // The immediate paths take no request with a query: the target is the path.
         RequestIDMiddleware<APIRequestContext>.logRequest(logger, method: request.method, path: request.path ?? "", status: head.status,
                                                           micros: Int64(nanos / 1_000))
     }

@@ -36,7 +36,7 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    /// The request log line (also written by `ImmediateReadHandler` for what it answers).
+    /// The request log line (also written by `ImmediateRequestHandler` for what it answers).
     static func logRequest(_ logger: Logger, method: HTTPRequest.Method, path: String, status: HTTPResponse.Status, micros: Int64) {
         logger.info("request", metadata: [
             "method": .string(method.rawValue), "path": .string(path),

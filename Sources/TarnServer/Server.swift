@@ -21,7 +21,7 @@ public func buildApplication(catalog: Catalog, authenticator: Authenticator, con
     return Application(
         responder: buildResponder(gateway: gateway, catalog: catalog, authenticator: authenticator, metrics: metrics),
         server: .http1(configuration: .init(additionalChannelHandlers: [
-            ImmediateReadHandler(gateway: gateway, logger: logger, metrics: requestMetrics),
+            ImmediateRequestHandler(gateway: gateway, logger: logger, metrics: requestMetrics),
         ])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tarn"),
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },

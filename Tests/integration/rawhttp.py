@@ -10,9 +10,9 @@ from botocore.credentials import Credentials
 from conftest import ADMIN_KEY_ID, ADMIN_SECRET
 
 
-def signed(url, method, body=b"", headers=None):
+def signed(url, method, body=b"", headers=None, payload_hash=None):
     headers = dict(headers or {})
-    headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
+    headers["x-amz-content-sha256"] = payload_hash or hashlib.sha256(body).hexdigest()
     req = AWSRequest(method=method, url=url, data=body, headers=headers)
     SigV4Auth(Credentials(ADMIN_KEY_ID, ADMIN_SECRET), "s3", "us-east-1").add_auth(req)
     return dict(req.headers)
