@@ -67,9 +67,7 @@ extension S3Gateway {
             do {
                 let entry = try catalog.stageUploaded(stored, repository: repository, branch: branch, path: path,
                                                            contentType: contentType, metadata: metadata)
-                var headers: HTTPFields = [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"]
-                if let checksum, let name = HTTPField.Name(checksum.algorithm.header) { headers[name] = checksum.value }
-                return HTTPResponse(status: .ok, headerFields: headers)
+                return HTTPResponse(status: .ok, headerFields: S3Gateway.putAnswerHeaders(entry, checksum: checksum))
             } catch {
                 let catalog = catalog, repository = repository
                 Task { await catalog.discard(stored, in: repository) }
@@ -103,7 +101,7 @@ extension S3Gateway {
             }
             let (branch, path) = try writableTarget(r, bucket)
             try checkWritePreconditions(r, bucket, branch, path)
-            let checksum = ChecksumAlgorithm.allCases.lazy.compactMap { a in r.headers[a.header].map { (a, $0) } }.first
+            let checksum = Self.checksumHeader(r.headers)
             return ImmediatePut(repository: repository, branch: branch, path: path,
                                 contentType: r.headers["content-type"] ?? "binary/octet-stream", metadata: Self.objectMetadata(r.headers),
                                 sha256: sha256, md5: r.headers["content-md5"], checksum: checksum, catalog: catalog,

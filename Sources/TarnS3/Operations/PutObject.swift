@@ -71,11 +71,22 @@ extension S3Gateway {
             if let algorithm = body.algorithm, let value = body.computed.base64 { metadata[Self.checksumKey + algorithm.rawValue] = value }
             return metadata
         }
+        let verified = body.algorithm.flatMap { algorithm in body.computed.base64.map { (algorithm, $0) } }
+        return Response(status: .ok, headers: Self.putAnswerHeaders(entry, checksum: verified))
+    }
+
+    /// The headers of a stored PutObject's answer: its ETag, and the checksum it was verified
+    /// against (as S3 echoes it).
+    static func putAnswerHeaders(_ entry: Entry, checksum: (algorithm: ChecksumAlgorithm, value: String)?) -> HTTPFields {
         var headers: HTTPFields = [.eTag: "\"\(entry.checksum)\"", .contentLength: "0"]
-        if let algorithm = body.algorithm, let value = body.computed.base64, let name = HTTPField.Name(algorithm.header) {
-            headers[name] = value
-        }
-        return Response(status: .ok, headers: headers)
+        if let checksum, let name = HTTPField.Name(checksum.algorithm.header) { headers[name] = checksum.value }
+        return headers
+    }
+
+    /// The `x-amz-checksum-*` header a request carries, if any (the first algorithm of
+    /// `ChecksumAlgorithm.allCases` when it sends several).
+    static func checksumHeader(_ headers: [String: String]) -> (algorithm: ChecksumAlgorithm, value: String)? {
+        ChecksumAlgorithm.allCases.lazy.compactMap { a in headers[a.header].map { (a, $0) } }.first
     }
 
     /// The request body, decoded (aws-chunked) and checked as it streams: the payload hash or
@@ -84,14 +95,15 @@ extension S3Gateway {
     /// `required` is the algorithm of the multipart upload a part belongs to: computed even
     /// when the client sends no checksum; a different one is refused.
     func verifiedBody(_ r: S3Request, _ principal: S3Principal, required: ChecksumAlgorithm? = nil) throws -> VerifiedBody {
-        let header = ChecksumAlgorithm.allCases.first { r.headers[$0.header] != nil }
+        let sent = Self.checksumHeader(r.headers)
+        let header = sent?.algorithm
         let trailer = r.headers["x-amz-trailer"].flatMap(ChecksumAlgorithm.named)
         let algorithm = header ?? trailer ?? required
         if let required, let algorithm, algorithm != required {
             throw S3Error("InvalidRequest", .badRequest,
                           "Checksum Type mismatch occurred, expected checksum Type: \(required.rawValue), actual checksum Type: \(algorithm.rawValue)")
         }
-        let expected = header.flatMap { r.headers[$0.header] }
+        let expected = sent?.value
         let md5 = r.headers["content-md5"]
         switch principal.payloadHash {
         case SigV4.unsignedPayload:
