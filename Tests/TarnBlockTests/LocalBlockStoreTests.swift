@@ -81,6 +81,16 @@ final class LocalRoot {
         #expect(root.files() == [])
     }
 
+    /// Dots are refused only as whole `.` and `..` segments.
+    @Test(arguments: [true, false]) func segmentsWithDotsAreServed(packing: Bool) async throws {
+        let root = try LocalRoot()
+        let store = try LocalBlockStore(root: root.url, packSmallObjects: packing)
+        let namespace = "local://bucket/.hidden/.../a..b"
+        let stored = try await store.put(namespace: namespace, body: Chunks(count: 1, chunkSize: 5))
+        #expect(try await readAll(store.get(namespace: namespace, address: stored.physicalAddress, range: nil)) == Chunks(count: 1, chunkSize: 5).allBytes)
+        #expect(root.files().allSatisfy { $0.hasPrefix("bucket/.hidden/.../a..b/") })
+    }
+
     @Test func otherSchemesAreNotServed() async throws {
         let (s, root) = try suite()
         defer { withExtendedLifetime(root) {} }
@@ -89,7 +99,8 @@ final class LocalRoot {
         }
     }
 
-    @Test(arguments: ["../../etc/passwd", "/etc/passwd", "data/../../x", "data/./x", "a\u{0}b"])
+    @Test(arguments: ["../../etc/passwd", "/etc/passwd", "data/../../x", "data/./x", "a\u{0}b", "data/..", "data/.", "data/", "",
+                      "data//x", "data\\x", "data/\u{7F}"])
     func addressesThatLeaveTheNamespaceAreRefused(address: String) async throws {
         let (s, root) = try suite()
         defer { withExtendedLifetime(root) {} }

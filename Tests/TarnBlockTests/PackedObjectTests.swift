@@ -112,7 +112,8 @@ import Glibc
     }
 
     @Test(arguments: ["packs/p@4095+10", "packs/p@0+0", "packs/p@-0+1", "packs/p@0+x", "packs/p", "packs/../x@0+1",
-                      "packs/p@0+1+1", "packs/@0+1", "packs/p@99999999999999999999+1"])
+                      "packs/p@0+1+1", "packs/@0+1", "packs/p@99999999999999999999+1", "packs/p/..@0+1",
+                      "packs/p@+1", "packs/p@0+", "packs/p@0+1x", "packs/p@0+١"])
     func malformedPackAddressesAreRefused(address: String) async throws {
         await #expect(throws: BlockStoreError.invalidPath(address)) { try await store.get(namespace: namespace, address: address, range: nil) }
         #expect(throws: BlockStoreError.invalidPath(address)) { try store.delete(namespace: namespace, address: address) }

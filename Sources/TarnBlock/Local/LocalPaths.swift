@@ -15,11 +15,21 @@ enum LocalPaths {
 
     /// Checks a relative path made of plain segments.
     static func checkRelative(_ path: String, original: String) throws(BlockStoreError) {
-        guard !path.isEmpty, !path.hasPrefix("/") else { throw .invalidPath(original) }
-        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
-            guard !segment.isEmpty, segment != ".", segment != "..",
-                  segment.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\\") })
-            else { throw .invalidPath(original) }
+        // On the UTF-8 bytes, one pass: this runs on every read.
+        var segment = 0 // bytes in the current segment so far
+        var dots = 0 // of which dots, while it has nothing else
+        for b in path.utf8 {
+            if b == UInt8(ascii: "/") {
+                guard segment > 0, !(segment == dots && dots <= 2) else { throw .invalidPath(original) }
+                segment = 0
+                dots = 0
+                continue
+            }
+            guard b >= 0x20, b != 0x7F, b != UInt8(ascii: "\\") else { throw .invalidPath(original) }
+            if b == UInt8(ascii: "."), segment == dots { dots += 1 }
+            segment += 1
         }
+        // Also refuses "" and a leading "/" (an empty first segment).
+        guard segment > 0, !(segment == dots && dots <= 2) else { throw .invalidPath(original) }
     }
 }

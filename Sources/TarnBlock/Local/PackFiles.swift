@@ -26,21 +26,29 @@ struct PackAddress: Equatable, CustomStringConvertible {
     }
 
     /// nil when `address` is not in a pack; throws when it claims to be and is malformed.
+    /// Parsed on the UTF-8 bytes: this runs on every read of a small object, and Character-wise
+    /// scanning and `Int64(Substring)` took 2 % of a 4 KiB GET's CPU.
     init?(parsing address: String) throws(BlockStoreError) {
         guard address.hasPrefix(Self.prefix) else { return nil }
-        guard let at = address.lastIndex(of: "@"),
-              let plus = address[at...].firstIndex(of: "+"),
-              let offset = Self.number(address[address.index(after: at)..<plus]),
-              let length = Self.number(address[address.index(after: plus)...]),
+        let bytes = address.utf8
+        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")),
+              let plus = bytes[at...].firstIndex(of: UInt8(ascii: "+")),
+              let offset = Self.number(bytes[bytes.index(after: at)..<plus]),
+              let length = Self.number(bytes[bytes.index(after: plus)...]),
               offset % PackFiles.alignment == 0, length > 0 else { throw .invalidPath(address) }
         let pack = String(address[..<at])
         try LocalPaths.checkRelative(pack, original: address)
         self.init(pack: pack, offset: offset, length: length)
     }
 
-    private static func number(_ s: Substring) -> Int64? {
-        guard !s.isEmpty, s.count <= 18, s.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
-        return Int64(s)
+    private static func number(_ digits: Substring.UTF8View) -> Int64? {
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for b in digits {
+            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(b - UInt8(ascii: "0"))
+        }
+        return value
     }
 
     var description: String { "\(pack)@\(offset)+\(length)" }
