@@ -48,18 +48,19 @@ extension Authenticator {
         guard header.hasPrefix(SigV4.algorithm + " ") else {
             throw .unsupportedAlgorithm(String(header.prefix(while: { $0 != " " })))
         }
-        // `Credential=…, SignedHeaders=…, Signature=…`, parsed without Foundation: this runs on
-        // every request.
+        // `Credential=…, SignedHeaders=…, Signature=…`, scanned as bytes: this runs on every
+        // request, and Character-wise splitting and trimming took a fifth of the check.
         var credential: Substring?, signedList: Substring?, given: Substring?
         for part in header.utf8.dropFirst(SigV4.algorithm.utf8.count + 1).split(separator: UInt8(ascii: ",")) {
-            let field = Substring(part).trimmingSpaces()
-            guard let eq = field.firstIndex(of: "=") else { continue }
-            let value = field[field.index(after: eq)...]
-            switch field[..<eq] {
-            case "Credential": credential = value
-            case "SignedHeaders": signedList = value
-            case "Signature": given = value
-            default: break
+            let field = Self.trimmed(part)
+            guard let eq = field.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = field[..<eq], value = Substring(field[field.index(after: eq)...])
+            if name.elementsEqual("Credential".utf8) {
+                credential = value
+            } else if name.elementsEqual("SignedHeaders".utf8) {
+                signedList = value
+            } else if name.elementsEqual("Signature".utf8) {
+                given = value
             }
         }
         guard let credential, let signedList, let given else {
@@ -70,8 +71,22 @@ extension Authenticator {
         }
         try Self.checkSkew(amzDate, now: now)
         let payload = r.headers["x-amz-content-sha256"] ?? SigV4.unsignedPayload
-        return try check(r, credential: String(credential), signedHeaders: signedList.split(separator: ";").map(String.init),
+        return try check(r, credential: String(credential), signedHeaders: Self.signedHeaderNames(signedList),
                          signature: String(given), amzDate: amzDate, payloadHash: payload, query: r.query)
+    }
+
+    /// Without leading and trailing spaces and tabs.
+    private static func trimmed(_ s: Substring.UTF8View) -> Substring.UTF8View {
+        func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+        var start = s.startIndex, end = s.endIndex
+        while start < end, blank(s[start]) { s.formIndex(after: &start) }
+        while end > start, blank(s[s.index(before: end)]) { s.formIndex(before: &end) }
+        return s[start..<end]
+    }
+
+    /// `host;x-amz-date` → its names.
+    private static func signedHeaderNames(_ list: Substring) -> [String] {
+        list.utf8.split(separator: UInt8(ascii: ";")).map { String(Substring($0)) }
     }
 
     private func verifyPresigned(_ r: SigV4.Request, now: Date) throws(S3AuthError) -> S3Principal {
@@ -88,13 +103,13 @@ extension Authenticator {
         if signedAt.timeIntervalSince(now) > Self.maxClockSkew { throw .requestTimeTooSkewed }
         let query = r.query.filter { $0.name != "X-Amz-Signature" }
         let payload = r.headers["x-amz-content-sha256"] ?? SigV4.unsignedPayload
-        return try check(r, credential: credential, signedHeaders: signed.split(separator: ";").map(String.init),
+        return try check(r, credential: credential, signedHeaders: Self.signedHeaderNames(Substring(signed)),
                          signature: given, amzDate: amzDate, payloadHash: payload, query: query)
     }
 
     private func check(_ r: SigV4.Request, credential: String, signedHeaders: [String], signature given: String,
                        amzDate: String, payloadHash: String, query: [(name: String, value: String)]) throws(S3AuthError) -> S3Principal {
-        let parts = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let parts = credential.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { String(Substring($0)) }
         guard parts.count == 5, parts[4] == "aws4_request" else { throw .malformed("bad credential scope \(credential)") }
         let keyID = parts[0]
         let scope = SigV4.Scope(date: parts[1], region: parts[2], service: parts[3])
