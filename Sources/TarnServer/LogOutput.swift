@@ -26,9 +26,9 @@ public final class LogOutput: Sendable {
         thread.start()
     }
 
-    func append(_ line: String, urgent: Bool) {
+    func append(_ line: [UInt8], urgent: Bool) {
         let pending = buffer.withLock { b -> Int in
-            b.append(contentsOf: line.utf8)
+            b.append(contentsOf: line)
             return b.count
         }
         if urgent || pending > 1 << 20 { flush() }
@@ -68,64 +68,82 @@ struct BufferedLogHandler: LogHandler {
 
     func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
              file: String, function: String, line: UInt) {
-        var all = metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty { all.merge(provided) { $1 } }
-        if let explicit, !explicit.isEmpty { all.merge(explicit) { $1 } }
-        var text = Self.timestamp()
-        text.reserveCapacity(160)
-        text += " "
-        text += level.rawValue
-        text += " "
-        text += label
-        text += ": "
-        text += message.description
-        for key in all.keys.sorted() {
-            text += " "
-            text += key
-            text += "="
-            Self.appendValue(all[key]!, to: &text)
+        // Pairs sorted by key, a later source's value winning (provider over handler, the
+        // call's over both), built without merging dictionaries: this runs once per request.
+        var pairs: [(key: String, value: Logger.MetadataValue)] = []
+        pairs.reserveCapacity(metadata.count + (explicit?.count ?? 0))
+        func add(_ m: Logger.Metadata) {
+            for (key, value) in m {
+                if let i = pairs.firstIndex(where: { $0.key == key }) { pairs[i].value = value } else { pairs.append((key, value)) }
+            }
         }
-        text += "\n"
+        add(metadata)
+        if let provided = metadataProvider?.get() { add(provided) }
+        if let explicit { add(explicit) }
+        pairs.sort { $0.key < $1.key }
+        var text = [UInt8]()
+        text.reserveCapacity(192)
+        Self.appendTimestamp(to: &text)
+        text.append(UInt8(ascii: " "))
+        text += level.rawValue.utf8
+        text.append(UInt8(ascii: " "))
+        text += label.utf8
+        text += ": ".utf8
+        text += message.description.utf8
+        for (key, value) in pairs {
+            text.append(UInt8(ascii: " "))
+            text += key.utf8
+            text.append(UInt8(ascii: "="))
+            switch value {
+            case let .string(s): Self.appendQuoted(s, to: &text)
+            case let .stringConvertible(c): Self.appendQuoted(c.description, to: &text)
+            default: Self.appendQuoted(value.description, to: &text)
+            }
+        }
+        text.append(UInt8(ascii: "\n"))
         output.append(text, urgent: level >= .error)
     }
 
-    static func appendValue(_ value: Logger.MetadataValue, to text: inout String) {
-        switch value {
-        case let .string(s): text += quoted(s)
-        case let .stringConvertible(c): text += quoted(c.description)
-        default: text += quoted(value.description)
-        }
-    }
-
     /// RFC 3339 UTC with milliseconds, without a formatter object.
-    static func timestamp() -> String {
+    static func appendTimestamp(to out: inout [UInt8]) {
         var tv = timeval()
         gettimeofday(&tv, nil)
         var t = time_t(tv.tv_sec)
         var parts = tm()
         gmtime_r(&t, &parts)
-        var out = [UInt8](repeating: 0, count: 24)
-        func put(_ v: Int, at i: Int, width: Int) {
+        func put(_ v: Int, width: Int, then separator: Character?) {
+            let start = out.count
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
             var v = v
-            for k in stride(from: i + width - 1, through: i, by: -1) {
+            for k in stride(from: start + width - 1, through: start, by: -1) {
                 out[k] = UInt8(ascii: "0") + UInt8(v % 10)
                 v /= 10
             }
+            if let separator { out.append(separator.asciiValue!) }
         }
-        put(Int(parts.tm_year) + 1900, at: 0, width: 4); out[4] = UInt8(ascii: "-")
-        put(Int(parts.tm_mon) + 1, at: 5, width: 2); out[7] = UInt8(ascii: "-")
-        put(Int(parts.tm_mday), at: 8, width: 2); out[10] = UInt8(ascii: "T")
-        put(Int(parts.tm_hour), at: 11, width: 2); out[13] = UInt8(ascii: ":")
-        put(Int(parts.tm_min), at: 14, width: 2); out[16] = UInt8(ascii: ":")
-        put(Int(parts.tm_sec), at: 17, width: 2); out[19] = UInt8(ascii: ".")
-        put(Int(tv.tv_usec) / 1000, at: 20, width: 3); out[23] = UInt8(ascii: "Z")
-        return String(decoding: out, as: UTF8.self)
+        put(Int(parts.tm_year) + 1900, width: 4, then: "-")
+        put(Int(parts.tm_mon) + 1, width: 2, then: "-")
+        put(Int(parts.tm_mday), width: 2, then: "T")
+        put(Int(parts.tm_hour), width: 2, then: ":")
+        put(Int(parts.tm_min), width: 2, then: ":")
+        put(Int(parts.tm_sec), width: 2, then: ".")
+        put(Int(tv.tv_usec) / 1000, width: 3, then: "Z")
     }
 
     /// A value as logfmt writes it: bare when it has no space, quote or `=`, quoted otherwise.
-    static func quoted(_ value: String) -> String {
-        guard value.isEmpty || value.utf8.contains(where: { $0 <= 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        guard value.isEmpty || value.utf8.contains(where: { $0 <= 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C }) else {
+            out += value.utf8
+            return
+        }
+        out.append(UInt8(ascii: "\""))
+        for b in value.utf8 {
+            switch b {
+            case UInt8(ascii: "\\"), UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), b]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

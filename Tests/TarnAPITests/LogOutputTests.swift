@@ -20,4 +20,17 @@ import Testing
         #expect(line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info tarn: request "#, options: .regularExpression) != nil)
         #expect(line.hasSuffix(#"path="/a b" q="say \"hi\"\n" request_id=abc status=200"#))
     }
+
+    @Test func aCallsMetadataWinsOverTheLoggersOwn() throws {
+        let pipe = Pipe()
+        let output = LogOutput(fd: pipe.fileHandleForWriting.fileDescriptor)
+        var logger = Logger(label: "tarn") { _ in output.handler(label: "tarn", level: .info) }
+        logger[metadataKey: "status"] = "pending"
+        logger[metadataKey: "a"] = "1"
+        logger.warning("done", metadata: ["status": .stringConvertible(204), "b": ""])
+        output.flush()
+        try pipe.fileHandleForWriting.close()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.hasSuffix(#" warning tarn: done a=1 b="" status=204"# + "\n"))
+    }
 }
