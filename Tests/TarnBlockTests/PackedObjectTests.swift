@@ -55,6 +55,26 @@ import Glibc
         #expect(declared.physicalAddress.hasPrefix("data/"))
     }
 
+    /// A pack is kept ahead of its objects with zeros (so a flush writes data only), and cut
+    /// back to its last object when the store lets it go.
+    @Test func aPacksZerosAheadAreCutWhenItIsDropped() async throws {
+        let root = try LocalRoot()
+        func size(_ relative: String) -> Int64 {
+            var st = stat()
+            return stat(root.url.appendingPathComponent(relative).path, &st) == 0 ? Int64(st.st_size) : -1
+        }
+        var store: LocalBlockStore? = try LocalBlockStore(root: root.url)
+        let first = try await store!.put(namespace: namespace, body: Chunks(count: 1, chunkSize: 100))
+        let second = try await store!.put(namespace: namespace, body: Chunks(count: 1, chunkSize: 5000))
+        let pack = "bucket/repo/" + first.physicalAddress.split(separator: "@")[0]
+        #expect(second.physicalAddress.hasPrefix(String(first.physicalAddress.split(separator: "@")[0]) + "@4096+"))
+        #expect(size(pack) == 64 << 10)
+        store = nil
+        #expect(size(pack) == 3 * 4096)
+        let again = try LocalBlockStore(root: root.url)
+        #expect(try await readAll(again.get(namespace: namespace, address: second.physicalAddress, range: nil)) == Chunks(count: 1, chunkSize: 5000).allBytes)
+    }
+
     @Test func concurrentUploadsAreAllKeptWhole() async throws {
         let store = self.store, namespace = self.namespace
         let stored = try await withThrowingTaskGroup(of: (Int, String).self) { group in

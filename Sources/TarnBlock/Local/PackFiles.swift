@@ -110,11 +110,12 @@ final class PackFiles: Sendable {
 
     private func reserve(_ length: Int64, in directory: String) throws -> (Pack, Int64) {
         try current.withLock { packs in
-            if let pack = packs[directory], let offset = pack.reserve(length) { return (pack, offset) }
+            if let pack = packs[directory], let offset = try pack.reserve(length) { return (pack, offset) }
             // A new pack every 256 MiB: a rare open and directory fsync under the lock.
             let pack = try Pack(namespaceDirectory: directory)
             packs[directory] = pack
-            return (pack, pack.reserve(length)!)
+            guard let offset = try pack.reserve(length) else { throw BlockStoreError.io("a new pack refused \(length) bytes") }
+            return (pack, offset)
         }
     }
 
@@ -138,6 +139,8 @@ final class Pack: Sendable {
     let relativePath: String
     private struct State {
         var end: Int64 = 0
+        /// The file's size: zeros written ahead of `end` (see `reserve`).
+        var zeroedEnd: Int64 = 0
         var flushing = false
         var failed: BlockStoreError?
         var waiting: [@Sendable (BlockStoreError?) -> Void] = []
@@ -156,15 +159,51 @@ final class Pack: Sendable {
         if dir >= 0 { _ = fsync(dir); close(dir) }
     }
 
-    deinit { close(fd) }
+    deinit {
+        // No writer is left: the zeros past the last object go (a crash leaves them, as it
+        // leaves any unreferenced tail).
+        let end = state.withLock { $0.end }
+        _ = ftruncate(fd, off_t(end))
+        close(fd)
+    }
 
     /// The offset for an object of `length` bytes, or nil when the pack is full.
-    func reserve(_ length: Int64) -> Int64? {
-        state.withLock { s in
+    ///
+    /// The file is kept ahead of its objects with zeros actually written (not `fallocate`d:
+    /// an unwritten extent is converted, a metadata write, when it is first written), so an
+    /// object goes into blocks that are already allocated and within the file's size, and
+    /// the `fdatasync` that makes it durable writes its data only. Appending instead, every
+    /// flush also wrote the inode and the block map: serial 4 KiB writes with `fdatasync` ran
+    /// at 1,400–2,700/s appending and 2,600–3,900/s overwriting zeros on this disk. The zeros
+    /// ahead double with the pack up to 4 MiB, so a pack holding one small object has 64 KiB
+    /// of them; what is left when the pack is dropped is cut off then (`deinit`).
+    func reserve(_ length: Int64) throws -> Int64? {
+        try state.withLock { s in
             guard s.failed == nil, s.end == 0 || s.end + length <= PackFiles.packSize else { return nil }
             let offset = s.end
-            s.end += PackFiles.aligned(length)
+            let end = s.end + PackFiles.aligned(length)
+            if end > s.zeroedEnd {
+                // Under the lock: no object is written past `zeroedEnd` before the zeros are.
+                let ahead = min(max(s.zeroedEnd, Self.firstZeros), Self.maxZerosAhead)
+                let target = max(end, s.zeroedEnd + ahead)
+                try Self.writeZeros(fd, from: s.zeroedEnd, to: target)
+                s.zeroedEnd = target
+            }
+            s.end = end
             return offset
+        }
+    }
+
+    static let firstZeros: Int64 = 64 << 10
+    static let maxZerosAhead: Int64 = 4 << 20
+    private static let zeros = [UInt8](repeating: 0, count: 1 << 20)
+
+    private static func writeZeros(_ fd: Int32, from start: Int64, to end: Int64) throws {
+        var at = start
+        while at < end {
+            let n = Int(min(Int64(zeros.count), end - at))
+            try zeros.withUnsafeBytes { try LocalBlockStore.writeRaw(fd, UnsafeRawBufferPointer(rebasing: $0[..<n]), at: at) }
+            at += Int64(n)
         }
     }
 
