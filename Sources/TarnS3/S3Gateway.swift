@@ -44,8 +44,8 @@ public struct S3Gateway: Sendable {
             return true
         }
         if let domain, let host = request.headers[HTTPField.Name("host")!] ?? request.head.authority {
-            let name = host.split(separator: ":").first.map(String.init) ?? host
-            return name == domain || name.hasSuffix("." + domain)
+            let name = S3Request.hostName(host)
+            return name == domain || S3Request.subdomain(of: name, domain) != nil
         }
         return false
     }

@@ -15,9 +15,9 @@ struct S3Request {
 
     init(_ request: Request, domain: String?) {
         http = request
-        var headers: [String: String] = [:]
+        var headers = [String: String](minimumCapacity: 16)
         for field in request.headers {
-            let name = field.name.canonicalName.lowercased()
+            let name = field.name.canonicalName // already lower-case
             headers[name] = headers[name].map { $0 + "," + field.value } ?? field.value
         }
         // HTTPTypes moves Host into the request's authority; SigV4 signs it as a header.
@@ -27,9 +27,8 @@ struct S3Request {
         let path = Self.percentDecode(request.uri.path)
         var rest = Substring(path.hasPrefix("/") ? String(path.dropFirst()) : path)
         // Virtual-host style: `<bucket>.<domain>` names the bucket; the path is all key.
-        if let domain, let host = headers["host"].map({ $0.split(separator: ":").first.map(String.init) ?? $0 }),
-           host.hasSuffix("." + domain) {
-            bucket = String(host.dropLast(domain.count + 1))
+        if let domain, let host = headers["host"].map(Self.hostName), let name = Self.subdomain(of: host, domain) {
+            bucket = String(name)
         } else if rest.isEmpty {
             bucket = nil
         } else {
@@ -38,6 +37,20 @@ struct S3Request {
             rest = slash.map { rest[rest.index(after: $0)...] } ?? ""
         }
         key = rest.isEmpty ? nil : String(rest)
+    }
+
+    /// A Host header's name, without its port.
+    static func hostName(_ host: String) -> Substring {
+        host.utf8.firstIndex(of: UInt8(ascii: ":")).map { host[..<$0] } ?? host[...]
+    }
+
+    /// `bucket` for `bucket.<domain>`; nil for anything else (`domain` itself included).
+    static func subdomain(of name: Substring, _ domain: String) -> Substring? {
+        let n = name.utf8, d = domain.utf8
+        guard n.count > d.count + 1 else { return nil }
+        let dot = n.index(n.endIndex, offsetBy: -(d.count + 1))
+        guard n[dot] == UInt8(ascii: "."), n[n.index(after: dot)...].elementsEqual(d) else { return nil }
+        return name[..<dot]
     }
 
     func q(_ name: String) -> String? { query.first(where: { $0.name == name })?.value }

@@ -25,6 +25,24 @@ import Testing
     @Test func virtualHostStyleTakesTheBucketFromTheHost() {
         let r = S3Request(request("/main/x.csv", host: "repo.s3.local:8000"), domain: "s3.local")
         #expect(r.bucket == "repo" && r.key == "main/x.csv")
+        #expect(S3Request(request("/main/x", host: "a.b.s3.local"), domain: "s3.local").bucket == "a.b")
+        // Not under the domain, or the domain itself: path style.
+        for host in ["s3.local", "s3.local:80", ".s3.local", "reposs3.local", "repo.s3.local.evil", "repo.s3.locall"] {
+            let p = S3Request(request("/repo/main/x", host: host), domain: "s3.local")
+            #expect(p.bucket == "repo" && p.key == "main/x", "\(host)")
+        }
+    }
+
+    @Test func payloadHashesAreToldApart() {
+        let hex = String(repeating: "0123456789abcdeF", count: 4)
+        #expect(S3Gateway.PayloadHash(hex) == .sha256(hex))
+        #expect(S3Gateway.PayloadHash("UNSIGNED-PAYLOAD") == .unsigned)
+        #expect(S3Gateway.PayloadHash("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") == .streaming(signed: true))
+        #expect(S3Gateway.PayloadHash("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") == .streaming(signed: true))
+        #expect(S3Gateway.PayloadHash("STREAMING-UNSIGNED-PAYLOAD-TRAILER") == .streaming(signed: false))
+        for bad in [String(hex.dropLast()), String(hex.dropLast()) + "g", String(hex.dropLast()) + "０", "", "unsigned-payload"] {
+            #expect(S3Gateway.PayloadHash(bad) == nil, "\(bad)")
+        }
     }
 
     @Test func rangesFollowS3() {
