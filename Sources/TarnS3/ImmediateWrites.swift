@@ -94,12 +94,12 @@ extension S3Gateway {
             let repository = try catalog.engine.repository(bucket)
             guard catalog.uploadsNow(length: length, in: repository) else { return nil }
             let sha256: String?
-            switch try authenticate(r).payloadHash {
-            case SigV4.unsignedPayload: sha256 = nil
-            case let h where h.count == 64 && h.allSatisfy(\.isHexDigit): sha256 = h
-            default: return nil
+            switch PayloadHash(try authenticate(r).payloadHash) {
+            case .unsigned: sha256 = nil
+            case let .sha256(h): sha256 = h
+            case .streaming, nil: return nil
             }
-            let (branch, path) = try writableTarget(r, bucket)
+            let (branch, path) = try writableTarget(r, bucket, repositoryExists: true)
             try checkWritePreconditions(r, bucket, branch, path)
             let checksum = Self.checksumHeader(r.headers)
             return ImmediatePut(repository: repository, branch: branch, path: path,

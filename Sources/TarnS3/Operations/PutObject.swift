@@ -9,11 +9,12 @@ import TarnCore
 /// `If-Match` make the write conditional.
 extension S3Gateway {
     /// The branch and path a write goes to, after checking the branch exists.
-    func writableTarget(_ r: S3Request, _ bucket: String) throws -> (branch: String, path: String) {
+    /// `repositoryExists`: the caller has just read the repository (one SQLite read fewer).
+    func writableTarget(_ r: S3Request, _ bucket: String, repositoryExists: Bool = false) throws -> (branch: String, path: String) {
         guard let (branch, path) = r.refAndPath, !path.isEmpty else {
             throw S3Error.invalidArgument("Keys are <branch>/<path>: \(r.key ?? "") names no object")
         }
-        _ = try catalog.engine.repository(bucket)
+        if !repositoryExists { _ = try catalog.engine.repository(bucket) }
         do {
             _ = try catalog.engine.branch(repository: bucket, name: branch)
         } catch EngineError.branchNotFound {
@@ -105,22 +106,45 @@ extension S3Gateway {
         }
         let expected = sent?.value
         let md5 = r.headers["content-md5"]
-        switch principal.payloadHash {
-        case SigV4.unsignedPayload:
+        switch PayloadHash(principal.payloadHash) {
+        case .unsigned:
             return VerifiedBody(source: .plain(r.http.body), sha256: nil, md5: md5, algorithm: algorithm, expected: expected)
-        case let h where h.count == 64 && h.allSatisfy(\.isHexDigit):
+        case let .sha256(h):
             return VerifiedBody(source: .plain(r.http.body), sha256: h, md5: md5, algorithm: algorithm, expected: expected)
-        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER":
+        case let .streaming(signed):
             let trailer = r.headers["x-amz-trailer"]
             if let trailer, ChecksumAlgorithm.named(trailer) == nil {
                 throw S3Error.notImplemented("the \(trailer) trailer")
             }
-            let chunked = AwsChunkedBody(base: r.http.body, principal: principal,
-                                         signed: principal.payloadHash.hasPrefix("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+            let chunked = AwsChunkedBody(base: r.http.body, principal: principal, signed: signed,
                                          trailer: trailer, decodedLength: r.headers["x-amz-decoded-content-length"].flatMap { Int64($0) })
             return VerifiedBody(source: .chunked(chunked), sha256: nil, md5: md5, algorithm: algorithm, expected: expected)
-        default:
+        case nil:
             throw S3Error("InvalidArgument", .badRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a SHA-256 or a STREAMING- marker")
+        }
+    }
+
+    /// What a request's `x-amz-content-sha256` says its body is.
+    enum PayloadHash: Equatable {
+        case unsigned
+        /// The body's SHA-256, as 64 hex digits.
+        case sha256(String)
+        /// An aws-chunked body, its chunks signed (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD…`) or not.
+        case streaming(signed: Bool)
+
+        /// nil for a value S3 does not know.
+        init?(_ value: String) {
+            switch value {
+            case SigV4.unsignedPayload: self = .unsigned
+            case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": self = .streaming(signed: true)
+            case "STREAMING-UNSIGNED-PAYLOAD-TRAILER": self = .streaming(signed: false)
+            default:
+                let hex = value.utf8
+                guard hex.count == 64, hex.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }) else {
+                    return nil
+                }
+                self = .sha256(value)
+            }
         }
     }
 
