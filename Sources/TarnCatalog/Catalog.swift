@@ -106,10 +106,20 @@ public final class Catalog: Sendable {
     /// The first half of an upload whose body is already in memory, for a caller that must not
     /// suspend (an event loop; only where `uploadsNow` says so): the bytes are written before
     /// this returns, and `durable` is called on another thread once they are on disk. The
-    /// caller then stages them with `stageUploaded`.
+    /// caller then stages them with `stageUploaded`. It counts as an active upload until
+    /// `durable` is called.
     public func uploadNow(_ bytes: UnsafeRawBufferPointer, in repository: Repository,
                           durable: @escaping @Sendable (Result<StoredObject, BlockStoreError>) -> Void) throws {
-        try blocks.putNow(namespace: repository.storageNamespace, bytes: bytes, durable: durable)
+        CatalogMetrics.activeUploads.increment()
+        do {
+            try blocks.putNow(namespace: repository.storageNamespace, bytes: bytes) { result in
+                CatalogMetrics.activeUploads.decrement()
+                durable(result)
+            }
+        } catch {
+            CatalogMetrics.activeUploads.decrement()
+            throw error
+        }
     }
 
     /// The second half of `uploadNow`: stages the stored bytes on the branch. When this throws,
