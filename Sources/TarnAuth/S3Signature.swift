@@ -52,9 +52,9 @@ extension Authenticator {
         // request, and Character-wise splitting and trimming took a fifth of the check.
         var credential: Substring?, signedList: Substring?, given: Substring?
         for part in header.utf8.dropFirst(SigV4.algorithm.utf8.count + 1).split(separator: UInt8(ascii: ",")) {
-            let field = Self.trimmed(part)
-            guard let eq = field.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            let name = field[..<eq], value = Substring(field[field.index(after: eq)...])
+            let field = Substring(part).trimmingSpaces()
+            guard let eq = field.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = field[..<eq].utf8, value = field[field.index(after: eq)...]
             if name.elementsEqual("Credential".utf8) {
                 credential = value
             } else if name.elementsEqual("SignedHeaders".utf8) {
@@ -73,15 +73,6 @@ extension Authenticator {
         let payload = r.headers["x-amz-content-sha256"] ?? SigV4.unsignedPayload
         return try check(r, credential: String(credential), signedHeaders: Self.signedHeaderNames(signedList),
                          signature: String(given), amzDate: amzDate, payloadHash: payload, query: r.query)
-    }
-
-    /// Without leading and trailing spaces and tabs.
-    private static func trimmed(_ s: Substring.UTF8View) -> Substring.UTF8View {
-        func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
-        var start = s.startIndex, end = s.endIndex
-        while start < end, blank(s[start]) { s.formIndex(after: &start) }
-        while end > start, blank(s[s.index(before: end)]) { s.formIndex(before: &end) }
-        return s[start..<end]
     }
 
     /// `host;x-amz-date` → its names.

@@ -175,12 +175,20 @@ public enum SigV4 {
 }
 
 extension StringProtocol {
-    /// Without leading and trailing spaces and tabs.
+    /// Without leading and trailing spaces and tabs. Scanned on the UTF-8 bytes (both are
+    /// ASCII, so the bounds fall between characters): it runs on every signed request.
     public func trimmingSpaces() -> SubSequence {
-        func blank(_ c: Character) -> Bool { c == " " || c == "\t" }
-        var start = startIndex, end = endIndex
-        while start < end, blank(self[start]) { formIndex(after: &start) }
-        while end > start, blank(self[index(before: end)]) { formIndex(before: &end) }
+        let bytes = utf8
+        func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+        var start = bytes.startIndex
+        while start < bytes.endIndex, blank(bytes[start]) { bytes.formIndex(after: &start) }
+        // Forward to the end (a generic UTF8View cannot step back): `end` follows the last non-blank byte.
+        var end = start, i = start
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            bytes.formIndex(after: &i)
+            if !blank(b) { end = i }
+        }
         return self[start..<end]
     }
 }
