@@ -78,4 +78,16 @@ import Testing
                                    dateOrExpires: "1175139620")
         #expect(SigV2.signature(s, secret: secret) == "NpgCjnDzrM+WFzoENXmpNDUsSn8=")
     }
+
+    @Test func spacesAndTabsAreTrimmedAtBothEndsOnly() {
+        #expect(" \t a b\t ".trimmingSpaces() == "a b")
+        #expect("é x ".trimmingSpaces() == "é x")
+        #expect("  ".trimmingSpaces() == "")
+        #expect(Substring("=x=").trimmingSpaces() == "=x=")
+    }
+
+    @Test func hexIsLowerCaseUnlessAnyCaseIsAsked() {
+        #expect(ContentHash.isHex("09af") && !ContentHash.isHex("09AF") && ContentHash.isHex("09AF", anyCase: true))
+        #expect(!ContentHash.isHex("") && !ContentHash.isHex("0g", anyCase: true) && !ContentHash.isHex("0\u{10}", anyCase: true))
+    }
 }

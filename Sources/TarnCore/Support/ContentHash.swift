@@ -47,7 +47,8 @@ public enum ContentHash {
         return h
     }
 
-    public static func isHex(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    /// Non-empty and only `0-9a-f` (also `A-F` when `anyCase`).
+    public static func isHex(_ s: String, anyCase: Bool = false) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || (anyCase && $0 >= 65 && $0 <= 70) }
     }
 }

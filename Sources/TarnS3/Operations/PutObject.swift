@@ -139,10 +139,7 @@ extension S3Gateway {
             case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": self = .streaming(signed: true)
             case "STREAMING-UNSIGNED-PAYLOAD-TRAILER": self = .streaming(signed: false)
             default:
-                let hex = value.utf8
-                guard hex.count == 64, hex.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }) else {
-                    return nil
-                }
+                guard value.utf8.count == 64, ContentHash.isHex(value, anyCase: true) else { return nil }
                 self = .sha256(value)
             }
         }
