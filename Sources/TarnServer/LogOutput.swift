@@ -111,7 +111,7 @@ struct BufferedLogHandler: LogHandler {
         var t = time_t(tv.tv_sec)
         var parts = tm()
         gmtime_r(&t, &parts)
-        func put(_ v: Int, width: Int, then separator: Character?) {
+        func put(_ v: Int, width: Int, then separator: UInt8) {
             let start = out.count
             out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
             var v = v
@@ -119,15 +119,15 @@ struct BufferedLogHandler: LogHandler {
                 out[k] = UInt8(ascii: "0") + UInt8(v % 10)
                 v /= 10
             }
-            if let separator { out.append(separator.asciiValue!) }
+            out.append(separator)
         }
-        put(Int(parts.tm_year) + 1900, width: 4, then: "-")
-        put(Int(parts.tm_mon) + 1, width: 2, then: "-")
-        put(Int(parts.tm_mday), width: 2, then: "T")
-        put(Int(parts.tm_hour), width: 2, then: ":")
-        put(Int(parts.tm_min), width: 2, then: ":")
-        put(Int(parts.tm_sec), width: 2, then: ".")
-        put(Int(tv.tv_usec) / 1000, width: 3, then: "Z")
+        put(Int(parts.tm_year) + 1900, width: 4, then: UInt8(ascii: "-"))
+        put(Int(parts.tm_mon) + 1, width: 2, then: UInt8(ascii: "-"))
+        put(Int(parts.tm_mday), width: 2, then: UInt8(ascii: "T"))
+        put(Int(parts.tm_hour), width: 2, then: UInt8(ascii: ":"))
+        put(Int(parts.tm_min), width: 2, then: UInt8(ascii: ":"))
+        put(Int(parts.tm_sec), width: 2, then: UInt8(ascii: "."))
+        put(Int(tv.tv_usec) / 1000, width: 3, then: UInt8(ascii: "Z"))
     }
 
     /// A value as logfmt writes it: bare when it has no space, quote or `=`, quoted otherwise.
