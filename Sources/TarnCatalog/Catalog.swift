@@ -195,8 +195,12 @@ public final class Catalog: Sendable {
 
     /// A reader over the bytes of an entry the caller has already looked up (or a range of them).
     public func open(_ entry: Entry, in repository: String, range: ClosedRange<Int64>?) async throws -> ObjectReader {
-        let repo = try engine.repository(repository)
-        return try await blocks.get(namespace: repo.storageNamespace, address: entry.physicalAddress, range: range, knownSize: entry.size)
+        try await open(entry, in: try engine.repository(repository), range: range)
+    }
+
+    /// As `open`, with the repository already read.
+    public func open(_ entry: Entry, in repository: Repository, range: ClosedRange<Int64>?) async throws -> ObjectReader {
+        try await blocks.get(namespace: repository.storageNamespace, address: entry.physicalAddress, range: range, knownSize: entry.size)
     }
 
     /// As `open`, without suspending: nil when the bytes are not on the local store.

@@ -43,9 +43,8 @@ extension S3Gateway {
         let r = S3Request(request, domain: domain)
         guard let bucket = r.bucket, r.key != nil else { return nil }
         do {
-            let repository = try catalog.engine.repository(bucket)
             _ = try authenticate(r)
-            let (_, _, entry) = try lookup(r, bucket)
+            let (_, _, entry, repository) = try lookup(r, bucket)
             let answer = try objectAnswer(r, entry)
             var body = ImmediateAnswer.Body.none
             if head.method == .get && answer.hasBody {

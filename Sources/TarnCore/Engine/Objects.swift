@@ -48,20 +48,36 @@ extension VersioningEngine {
     /// Reads one object. A bare branch name sees staged changes over the head tree; any other
     /// ref (`main@`, a tag, a commit) sees committed data only.
     public func getObject(repository: String, ref: String, path: String) throws -> Entry {
+        try findObject(repository: repository, ref: ref, path: path, withRepository: false).1
+    }
+
+    /// Reads one object as `getObject` does, with its repository (whose storage namespace holds
+    /// the bytes). For a branch, the repository, the branch and its staging are one read.
+    public func locateObject(repository: String, ref: String, path: String) throws -> (repository: Repository, entry: Entry) {
+        let (repo, entry) = try findObject(repository: repository, ref: ref, path: path, withRepository: true)
+        return (repo!, entry)
+    }
+
+    /// The entry, and the repository when it came with the read or `withRepository` asks for it.
+    private func findObject(repository: String, ref: String, path: String, withRepository: Bool) throws -> (Repository?, Entry) {
         let expr = try RefExpression(parsing: ref)
-        if expr.isBare, !(ContentHash.isHex(expr.base) && expr.base.utf8.count == 64),
-           let (branch, staged) = try store.branchWithStagedChange(repository: repository, branch: expr.base, path: path) {
-            if let staged {
-                guard let e = staged.entry else { throw EngineError.objectNotFound(path) }
-                return e
+        if expr.isBare, !(ContentHash.isHex(expr.base) && expr.base.utf8.count == 64) {
+            guard let found = try store.objectLookup(repository: repository, branch: expr.base, path: path) else {
+                throw EngineError.repositoryNotFound(repository)
             }
-            let head = try loadCommit(branch.headCommitID, repository: repository)
-            guard let e = try trees.lookup(path, inMetarange: head.metarangeID) else { throw EngineError.objectNotFound(path) }
-            return e
+            if let branch = found.branch {
+                if let staged = found.staged {
+                    guard let e = staged.entry else { throw EngineError.objectNotFound(path) }
+                    return (found.repository, e)
+                }
+                let head = try loadCommit(branch.headCommitID, repository: repository)
+                guard let e = try trees.lookup(path, inMetarange: head.metarangeID) else { throw EngineError.objectNotFound(path) }
+                return (found.repository, e)
+            }
         }
         let commit = try resolveCommit(repository: repository, ref: ref)
         guard let e = try trees.lookup(path, inMetarange: commit.metarangeID) else { throw EngineError.objectNotFound(path) }
-        return e
+        return (withRepository ? try requireRepository(repository) : nil, e)
     }
 
     /// Lists objects under `prefix` in path order, strictly after `after`. With a delimiter,

@@ -54,8 +54,11 @@ public protocol MetadataStore: Sendable {
     // MARK: Staging
     /// Writes the changes into the branch's current staging token, atomically.
     func stage(repository: String, branch: String, changes: [Change]) throws
-    /// The branch and, in one consistent read, the newest staged change at `path`.
-    func branchWithStagedChange(repository: String, branch: String, path: String) throws -> (Branch, Change?)?
+    /// In one consistent read: the repository (nil when there is none), its branch `branch` if
+    /// it has one, and that branch's newest staged change at `path`. One read instead of two
+    /// because a GET of a small object needs all three, and each read transaction costs a lock
+    /// of the database that every other reader contends for.
+    func objectLookup(repository: String, branch: String, path: String) throws -> ObjectLookup?
     /// Changes under one token in path order, strictly after `after`, with paths >= `from`.
     func stagedChanges(token: Int64, from: String, after: String?, limit: Int) throws -> [Change]
     func hasStagedChanges(tokens: [Int64]) throws -> Bool
@@ -87,4 +90,18 @@ public protocol MetadataStore: Sendable {
     /// Replaces the patterns if the version is still `expectedVersion` (any version when nil);
     /// returns the new version, or nil when it was not.
     func setBranchProtection(repository: String, patterns: [String], expectedVersion: Int64?) throws -> Int64?
+}
+
+/// What `MetadataStore.objectLookup` found: a repository, and maybe a branch with a staged change.
+public struct ObjectLookup: Sendable {
+    public var repository: Repository
+    public var branch: Branch?
+    /// The newest staged change at the path (a put or a delete), when the branch has one.
+    public var staged: Change?
+
+    public init(repository: Repository, branch: Branch?, staged: Change?) {
+        self.repository = repository
+        self.branch = branch
+        self.staged = staged
+    }
 }

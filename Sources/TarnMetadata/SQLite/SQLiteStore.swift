@@ -171,13 +171,15 @@ public final class SQLiteStore: MetadataStore {
     }
 
     public func repository(_ name: String) throws -> Repository? {
-        try read { c in
-            let s = try c.statement("""
-                SELECT name, storage_namespace, default_branch, created_at FROM repositories WHERE name = ?
-                """)
-            s.bind(.text(name))
-            return try s.step() ? Self.repositoryRow(s) : nil
-        }
+        try read { c in try loadRepository(c, name) }
+    }
+
+    private func loadRepository(_ c: SQLiteConnection, _ name: String) throws -> Repository? {
+        let s = try c.statement("""
+            SELECT name, storage_namespace, default_branch, created_at FROM repositories WHERE name = ?
+            """)
+        s.bind(.text(name))
+        return try s.step() ? Self.repositoryRow(s) : nil
     }
 
     public func listRepositories(prefix: String, after: String, limit: Int) throws -> [Repository] {
@@ -398,13 +400,14 @@ public final class SQLiteStore: MetadataStore {
         return .put(try EntryCoding.decodeValue(path: path, bytes: s.blob(0)))
     }
 
-    public func branchWithStagedChange(repository: String, branch: String, path: String) throws -> (Branch, Change?)? {
+    public func objectLookup(repository: String, branch: String, path: String) throws -> ObjectLookup? {
         try read { c in
-            guard let b = try loadBranch(c, repository, branch) else { return nil }
+            guard let repo = try loadRepository(c, repository) else { return nil }
+            guard let b = try loadBranch(c, repository, branch) else { return ObjectLookup(repository: repo, branch: nil, staged: nil) }
             for token in b.readTokens {
-                if let change = try stagedChange(c, token: token, path: path) { return (b, change) }
+                if let change = try stagedChange(c, token: token, path: path) { return ObjectLookup(repository: repo, branch: b, staged: change) }
             }
-            return (b, nil)
+            return ObjectLookup(repository: repo, branch: b, staged: nil)
         }
     }
 

@@ -6,10 +6,11 @@ import TarnCore
 /// GetObject and HeadObject: any ref reads (branch with its staged changes, tag, commit,
 /// `main~1`); Range, conditional headers, `response-*` overrides, `x-amz-meta-*`.
 extension S3Gateway {
-    func lookup(_ r: S3Request, _ bucket: String) throws -> (ref: String, path: String, entry: Entry) {
+    func lookup(_ r: S3Request, _ bucket: String) throws -> (ref: String, path: String, entry: Entry, repository: Repository) {
         guard let (ref, path) = r.refAndPath, !path.isEmpty else { throw S3Error.noSuchKey(r.key ?? "") }
         do {
-            return (ref, path, try catalog.engine.getObject(repository: bucket, ref: ref, path: path))
+            let (repository, entry) = try catalog.engine.locateObject(repository: bucket, ref: ref, path: path)
+            return (ref, path, entry, repository)
         } catch let e as EngineError {
             switch e {
             case .repositoryNotFound: throw e
@@ -23,10 +24,10 @@ extension S3Gateway {
     }
 
     func getObject(_ r: S3Request, _ bucket: String, head: Bool) async throws -> Response {
-        let (_, _, entry) = try lookup(r, bucket)
+        let (_, _, entry, repository) = try lookup(r, bucket)
         let answer = try objectAnswer(r, entry)
         if head || !answer.hasBody { return Response(status: answer.status, headers: answer.headers) }
-        let reader = try await catalog.open(entry, in: r.bucket!, range: answer.range)
+        let reader = try await catalog.open(entry, in: repository, range: answer.range)
         if let whole = try await reader.readWhole() {
             return Response(status: answer.status, headers: answer.headers, body: ResponseBody(byteBuffer: whole))
         }
@@ -112,7 +113,7 @@ extension S3Gateway {
     /// GetObjectAttributes: ETag, Checksum, ObjectParts (of a multipart object, paged with
     /// `x-amz-max-parts` and `x-amz-part-number-marker`), ObjectSize and StorageClass.
     func getObjectAttributes(_ r: S3Request, _ bucket: String) throws -> Response {
-        let (_, _, entry) = try lookup(r, bucket)
+        let entry = try lookup(r, bucket).entry
         let wanted = Set((r.headers["x-amz-object-attributes"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let stored = StoredChecksum(entry)
         var xml = XMLWriter()
