@@ -23,7 +23,11 @@ final class SQLiteDatabase: Sendable {
     private let writeLock = NSLock()
     private let readers = Mutex<[SQLiteConnection]>([])
 
+    /// Library-wide settings, made once before the first connection opens.
+    private static let configured: Void = { _ = tarn_sqlite_disable_memory_statistics() }()
+
     init(path: String, layout: Layout) throws {
+        Self.configured
         self.path = path
         let conn = try SQLiteConnection(path: path, readOnly: false)
         try conn.execute("""
