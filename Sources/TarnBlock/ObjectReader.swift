@@ -7,13 +7,13 @@ import Darwin
 
 /// Reads an object's bytes in chunks, when the consumer asks for them: a slow consumer slows
 /// the reads, nothing piles up in memory. A local object is read with one `pread` per chunk
-/// (the file is closed at the end, on error, or when the reader is dropped); a remote one
+/// (a file of its own is closed when the reader is dropped; a pack stays open for others); a remote one
 /// arrives through a bounded channel fed by the backend transfer, which stops when the reader
 /// is dropped.
 public final class ObjectReader: AsyncSequence, @unchecked Sendable {
     public typealias Element = [UInt8]
     enum Source {
-        case file(Int32)
+        case file(OpenFile)
         case remote(ByteChannel)
     }
     private let source: Source
@@ -24,8 +24,8 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
     private let start: Int64
     private let chunkSize: Int
 
-    init(fd: Int32, start: Int64, length: Int64, objectSize: Int64, chunkSize: Int = 1 << 20) {
-        self.source = .file(fd)
+    init(file: OpenFile, start: Int64, length: Int64, objectSize: Int64, chunkSize: Int = 1 << 20) {
+        self.source = .file(file)
         self.start = start
         self.length = length
         self.objectSize = objectSize
@@ -42,7 +42,7 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
 
     deinit {
         switch source {
-        case let .file(fd): close(fd)
+        case .file: break // closed when its last holder lets go
         case let .remote(channel): channel.fail(BlockStoreError.incompleteBody("reader closed"))
         }
     }
@@ -50,8 +50,8 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
     /// Reads up to `count` bytes at `offset` (absolute in the object) into `buffer`.
     fileprivate func read(at offset: Int64, count: Int, into buffer: inout ByteBuffer) async throws {
         switch source {
-        case let .file(fd):
-            try Self.readChunk(fd, at: offset, count: count, into: &buffer)
+        case let .file(file):
+            try Self.readChunk(file.fd, at: offset, count: count, into: &buffer)
         case let .remote(channel):
             guard try await channel.read(into: &buffer, max: count) else { throw BlockStoreError.io("object shorter than expected") }
         }
@@ -73,7 +73,8 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
             let want = Int(Swift.min(Int64(reader.chunkSize), end - offset))
             let chunk: [UInt8]
             switch reader.source {
-            case let .file(fd):
+            case let .file(file):
+                let fd = file.fd
                 var bytes = [UInt8](repeating: 0, count: want)
                 let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
                 guard n > 0 else {
@@ -113,10 +114,10 @@ extension ObjectReader {
     /// `wholeReadLimit` from the page cache costs less than a hop to another thread); nil for a
     /// remote object or a longer read.
     public func readWholeNow() throws -> ByteBuffer? {
-        guard case let .file(fd) = source, length <= Self.wholeReadLimit else { return nil }
+        guard case let .file(file) = source, length <= Self.wholeReadLimit else { return nil }
         var buffer = ByteBufferAllocator().buffer(capacity: Int(length))
         while buffer.readableBytes < Int(length) {
-            try Self.readChunk(fd, at: start + Int64(buffer.readableBytes), count: Int(length) - buffer.readableBytes, into: &buffer)
+            try Self.readChunk(file.fd, at: start + Int64(buffer.readableBytes), count: Int(length) - buffer.readableBytes, into: &buffer)
         }
         return buffer
     }

@@ -30,6 +30,8 @@ public final class LocalBlockStore: BlockStore {
     private let checkedNamespaces = Mutex<[String: String]>([:])
     /// nil where the file system cannot punch holes, or when packing is turned off.
     private let packs: PackFiles?
+    /// Packs open for reading, shared by readers.
+    private let openPacks = OpenPacks()
 
     /// `packSmallObjects: false` keeps one file per object whatever the file system.
     public init(root: URL, packSmallObjects: Bool = true) throws {
@@ -266,6 +268,12 @@ public final class LocalBlockStore: BlockStore {
 
         /// Opens the file; a packed object whose blocks were punched out is not found.
         func openFile(_ flags: Int32 = O_RDONLY) throws -> Int32 {
+            let fd = try openPath(flags)
+            do { try checkPresent(fd) } catch { close(fd); throw error }
+            return fd
+        }
+
+        func openPath(_ flags: Int32 = O_RDONLY) throws -> Int32 {
             let fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW)
             guard fd >= 0 else {
                 switch errno {
@@ -274,16 +282,16 @@ public final class LocalBlockStore: BlockStore {
                 default: throw BlockStoreError.io("open failed: errno \(errno)")
                 }
             }
-            if let length {
-                // SEEK_DATA finds the next allocated byte; past the object's end (or ENXIO, no
-                // data up to the end of the pack) means it was deleted.
-                let data = tarn_seek_data(fd, offset)
-                guard data >= 0, data < offset + length else {
-                    close(fd)
-                    throw BlockStoreError.notFound(address)
-                }
-            }
             return fd
+        }
+
+        /// A packed object must still have its first byte: SEEK_DATA finds the next allocated
+        /// byte, and one past the object's end (or ENXIO, no data up to the end of the pack)
+        /// means it was deleted.
+        func checkPresent(_ fd: Int32) throws {
+            guard let length else { return }
+            let data = tarn_seek_data(fd, offset)
+            guard data >= 0, data < offset + length else { throw BlockStoreError.notFound(address) }
         }
     }
 
@@ -297,25 +305,22 @@ public final class LocalBlockStore: BlockStore {
 
     public func get(namespace: String, address: String, range: ClosedRange<Int64>?, knownSize: Int64? = nil) throws -> ObjectReader {
         let source = try source(namespace: namespace, address: address)
-        let fd = try source.openFile()
+        let file: OpenFile
         let size: Int64
         if let length = source.length {
+            file = try openPacks.file(at: source.path) { try source.openPath() }
+            try source.checkPresent(file.fd)
             size = length
         } else {
+            file = OpenFile(fd: try source.openFile())
             var st = stat()
-            guard fstat(fd, &st) == 0 else {
-                close(fd)
-                throw BlockStoreError.io("stat failed: errno \(errno)")
-            }
+            guard fstat(file.fd, &st) == 0 else { throw BlockStoreError.io("stat failed: errno \(errno)") }
             size = Int64(st.st_size)
         }
-        guard let range else { return ObjectReader(fd: fd, start: source.offset, length: size, objectSize: size) }
-        guard range.lowerBound >= 0, range.lowerBound < size else {
-            close(fd)
-            throw BlockStoreError.invalidRange(size: size)
-        }
+        guard let range else { return ObjectReader(file: file, start: source.offset, length: size, objectSize: size) }
+        guard range.lowerBound >= 0, range.lowerBound < size else { throw BlockStoreError.invalidRange(size: size) }
         let last = min(range.upperBound, size - 1)
-        return ObjectReader(fd: fd, start: source.offset + range.lowerBound, length: last - range.lowerBound + 1, objectSize: size)
+        return ObjectReader(file: file, start: source.offset + range.lowerBound, length: last - range.lowerBound + 1, objectSize: size)
     }
 
     public func size(namespace: String, address: String) throws -> Int64 {
