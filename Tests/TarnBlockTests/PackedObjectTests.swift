@@ -107,6 +107,22 @@ import Glibc
         #expect(try await bytes(of: addresses[2], range: 5990...9000) == Array(bodies[2].allBytes[5990...]))
     }
 
+    /// Readers share an open pack: dropping one reader leaves the pack readable for the next,
+    /// and an object deleted while its pack is held open is still not found.
+    @Test func aPackHeldOpenStillRefusesAnObjectDeletedFromIt() async throws {
+        let bodies = (0..<2).map { Chunks(count: 1, chunkSize: 2000 + $0) }
+        var addresses: [String] = []
+        for body in bodies { addresses.append(try await store.put(namespace: namespace, body: body).physicalAddress) }
+        var early: ObjectReader? = try await store.get(namespace: namespace, address: addresses[0], range: nil)
+        #expect(try await bytes(of: addresses[1]) == bodies[1].allBytes)
+        early = nil
+        #expect(early == nil)
+        #expect(try await bytes(of: addresses[0]) == bodies[0].allBytes)
+        try store.delete(namespace: namespace, address: addresses[0])
+        await #expect(throws: BlockStoreError.notFound(addresses[0])) { _ = try await store.get(namespace: namespace, address: addresses[0], range: nil) }
+        #expect(try await bytes(of: addresses[1], range: 10...20) == Array(bodies[1].allBytes[10...20]))
+    }
+
     @Test func composedPartsMayBePackedOrNot() async throws {
         let small = Chunks(count: 1, chunkSize: 5000), large = Chunks(count: 3, chunkSize: 40_000)
         let a = try await store.put(namespace: namespace, body: small)

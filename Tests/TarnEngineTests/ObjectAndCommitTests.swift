@@ -18,6 +18,27 @@ import TarnMetadata
         #expect(try e.contents("repo", "main@") == ["a": "v1"])
     }
 
+    /// `locateObject` answers as `getObject` does, with the repository the entry belongs to,
+    /// for every kind of ref; a missing repository is that, not a missing object.
+    @Test func locateObjectReturnsTheEntryWithItsRepository() throws {
+        let lake = try Lake()
+        try lake.repo()
+        let e = lake.engine
+        try e.put("repo", "main", "a", "v1")
+        let commit = try e.commit("repo", "main")
+        _ = try e.createTag(repository: "repo", name: "t1", ref: commit.id)
+        try e.put("repo", "main", "a", "v2")
+        for (ref, version) in [("main", "v2"), ("main@", "v1"), ("t1", "v1"), (commit.id, "v1"), (String(commit.id.prefix(12)), "v1")] {
+            let (repository, entry) = try e.locateObject(repository: "repo", ref: ref, path: "a")
+            #expect(repository.name == "repo" && repository.storageNamespace == "local://repo")
+            #expect(entry.checksum == version)
+            #expect(try e.getObject(repository: "repo", ref: ref, path: "a") == entry)
+        }
+        #expect(throws: EngineError.objectNotFound("b")) { try e.locateObject(repository: "repo", ref: "main", path: "b") }
+        #expect(throws: EngineError.repositoryNotFound("none")) { try e.locateObject(repository: "none", ref: "main", path: "a") }
+        #expect(throws: EngineError.repositoryNotFound("none")) { try e.getObject(repository: "none", ref: "main", path: "a") }
+    }
+
     @Test func deleteHidesCommittedObjectAndMissingObjectIsNotFound() throws {
         let lake = try Lake()
         try lake.repo()
