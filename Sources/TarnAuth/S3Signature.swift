@@ -111,14 +111,14 @@ extension Authenticator {
         var request = r
         request.query = query
         // The signing key changes once a day per access key: derive it once, not per request.
-        let key = SymmetricKey(data: openedSecrets.signingKey(keyID, scope: scope.text) {
-            SigV4.signingKey(secret: secret, scope: scope).withUnsafeBytes { Array($0) }
-        })
+        let key = openedSecrets.signingKey(keyID, scope: scope.text) {
+            SigV4.SigningKey(SigV4.signingKey(secret: secret, scope: scope))
+        }
         let canonical = SigV4.canonicalRequest(request, signedHeaders: signedHeaders, payloadHash: payloadHash)
-        let expected = SigV4.sign(SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical), key: key)
+        let expected = key.sign(SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
         guard SigV4.constantTimeEqual(expected, given) else { throw .signatureDoesNotMatch }
         return S3Principal(user: user, accessKeyID: keyID, payloadHash: payloadHash, scope: scope, amzDate: amzDate,
-                           seedSignature: expected, signingKeyBytes: key.withUnsafeBytes { Array($0) })
+                           seedSignature: expected, signingKeyBytes: key.bytes)
     }
 
     static func checkSkew(_ amzDate: String, now: Date) throws(S3AuthError) {

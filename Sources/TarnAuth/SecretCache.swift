@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TarnCore
 
 /// Access keys' opened secrets for a few seconds. Deletions in this process remove entries
 /// at once; the time limit bounds how long another server sharing the database (PostgreSQL,
@@ -10,7 +11,7 @@ final class SecretCache: Sendable {
         var secret: String
         var expires: UInt64
         /// The SigV4 signing key last derived from the secret, and its scope.
-        var signingKey: (scope: String, key: [UInt8])?
+        var signingKey: (scope: String, key: SigV4.SigningKey)?
     }
     private let entries = Mutex<[String: Entry]>([:])
     private let lifetime: UInt64 = 10 * 1_000_000_000
@@ -30,7 +31,7 @@ final class SecretCache: Sendable {
 
     /// The SigV4 signing key of a cached access key for `scope`, derived once per scope (a
     /// day, a region, a service) rather than with four HMACs on every request.
-    func signingKey(_ id: String, scope: String, derive: () -> [UInt8]) -> [UInt8] {
+    func signingKey(_ id: String, scope: String, derive: () -> SigV4.SigningKey) -> SigV4.SigningKey {
         if let known = entries.withLock({ $0[id]?.signingKey }), known.scope == scope { return known.key }
         let key = derive()
         entries.withLock { $0[id]?.signingKey = (scope, key) }

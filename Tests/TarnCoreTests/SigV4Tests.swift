@@ -7,6 +7,19 @@ import Testing
     let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     let scope = SigV4.Scope(date: "20130524", region: "us-east-1", service: "s3")
 
+    /// A kept signing key signs again and again with the same answer as a fresh one: signing
+    /// copies its keyed state, never changes it.
+    @Test func aSigningKeySignsManyTimesAsAFreshKeyDoes() {
+        let derived = SigV4.signingKey(secret: secret, scope: scope)
+        let kept = SigV4.SigningKey(derived)
+        let texts = ["AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\nabc", "", "second text"]
+        let first = texts.map { kept.sign($0) }
+        #expect(texts.map { kept.sign($0) } == first)
+        #expect(texts.map { SigV4.SigningKey(derived).sign($0) } == first)
+        #expect(Set(first).count == texts.count)
+        #expect(kept.bytes == derived.withUnsafeBytes { Array($0) })
+    }
+
     @Test func getObjectWithRange() {
         let r = SigV4.Request(method: "GET", path: "/test.txt", query: [], headers: [
             "host": "examplebucket.s3.amazonaws.com", "range": "bytes=0-9",

@@ -13,7 +13,7 @@ final class S3Client: @unchecked Sendable {
     let settings: S3Settings
     private let curl: CurlClient
     /// The signing key of the current day (derived once a day, not per request).
-    private var key: (scope: SigV4.Scope, key: SymmetricKey)?
+    private var key: (scope: SigV4.Scope, key: SigV4.SigningKey)?
     private let keyLock = NSLock()
 
     /// The endpoint's parts, parsed once: URLComponents per request cost more than the
@@ -54,10 +54,10 @@ final class S3Client: @unchecked Sendable {
         return (day, "\(day)T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z")
     }
 
-    private func signingKey(day: String) -> (SigV4.Scope, SymmetricKey) {
+    private func signingKey(day: String) -> (SigV4.Scope, SigV4.SigningKey) {
         if let k = keyLock.withLock({ key }), k.scope.date == day { return (k.scope, k.key) }
         let scope = SigV4.Scope(date: day, region: settings.region, service: "s3")
-        let k = SigV4.signingKey(secret: settings.secretAccessKey, scope: scope)
+        let k = SigV4.SigningKey(SigV4.signingKey(secret: settings.secretAccessKey, scope: scope))
         keyLock.withLock { key = (scope, k) }
         return (scope, k)
     }
@@ -83,7 +83,7 @@ final class S3Client: @unchecked Sendable {
         let request = SigV4.Request(method: r.method, path: path, query: r.query, headers: headers)
         let names = headers.keys.sorted()
         let canonical = SigV4.canonicalRequest(request, signedHeaders: names, payloadHash: headers["x-amz-content-sha256"]!)
-        let signature = SigV4.sign(SigV4.stringToSign(amzDate: stamp, scope: scope, canonicalRequest: canonical), key: key)
+        let signature = key.sign(SigV4.stringToSign(amzDate: stamp, scope: scope, canonicalRequest: canonical))
         headers["authorization"] = "\(SigV4.algorithm) Credential=\(settings.accessKeyID)/\(scope.text), "
             + "SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)"
         var url = "\(scheme)://\(host)\(SigV4.uriEncode(path, keepSlash: true))"
