@@ -52,6 +52,8 @@ final class HTTPConnection {
     }
 
     /// Reads a response head: the status, the Content-Length and whether the body is chunked.
+    /// Scanned as bytes, with no strings made: the client shares the two cores with the server,
+    /// and what it spends per response header is taken from the server's figures.
     private func readHead() throws -> (status: Int, length: Int, chunked: Bool) {
         var headerEnd: Int?
         while headerEnd == nil {
@@ -62,20 +64,50 @@ final class HTTPConnection {
             }
             if headerEnd == nil { try fill() }
         }
-        let head = String(decoding: buffer[start..<headerEnd!], as: UTF8.self)
+        let head = start..<headerEnd!
         start = headerEnd! + 4
-        let lines = head.split(separator: "\r\n")
-        guard let statusLine = lines.first, statusLine.count >= 12, let status = Int(statusLine.dropFirst(9).prefix(3)) else {
-            throw Failure(description: "bad status line")
+        return try buffer.withUnsafeBufferPointer { b in
+            // `HTTP/1.1 200 OK`
+            guard head.count >= 12 else { throw Failure(description: "bad status line") }
+            var status = 0
+            for k in (head.lowerBound + 9)..<(head.lowerBound + 12) {
+                let d = b[k] &- UInt8(ascii: "0")
+                guard d < 10 else { throw Failure(description: "bad status line") }
+                status = status * 10 + Int(d)
+            }
+            var length = 0
+            var chunked = false
+            var line = head.lowerBound
+            while line < head.upperBound {
+                var next = line
+                while next < head.upperBound && b[next] != 13 { next += 1 }
+                if Self.hasName(b, line, next, "content-length:") {
+                    var k = line + 15
+                    while k < next && b[k] == UInt8(ascii: " ") { k += 1 }
+                    while k < next, case let d = b[k] &- UInt8(ascii: "0"), d < 10 { length = length * 10 + Int(d); k += 1 }
+                } else if Self.hasName(b, line, next, "transfer-encoding:") {
+                    chunked = Self.contains(b, line + 18, next, "chunked")
+                }
+                line = next + 2
+            }
+            return (status, length, chunked)
         }
-        var length = 0
-        var chunked = false
-        for line in lines.dropFirst() {
-            let lower = line.lowercased()
-            if lower.hasPrefix("content-length:") { length = Int(lower.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0 }
-            if lower.hasPrefix("transfer-encoding:") && lower.contains("chunked") { chunked = true }
-        }
-        return (status, length, chunked)
+    }
+
+    /// Whether the header line `b[from..<to]` starts with `name` (lower-case ASCII), ignoring case.
+    private static func hasName(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, _ name: StaticString) -> Bool {
+        guard to - from >= name.utf8CodeUnitCount else { return false }
+        let n = name.utf8Start
+        for k in 0..<name.utf8CodeUnitCount where b[from + k] | 0x20 != n[k] | 0x20 { return false }
+        return true
+    }
+
+    /// Whether `b[from..<to]` contains `word` (lower-case ASCII), ignoring case.
+    private static func contains(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, _ word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard to - from >= n else { return false }
+        for i in from...(to - n) where hasName(b, i, to, word) { return true }
+        return false
     }
 
     private func readResponse(headOnly: Bool) throws -> (status: Int, body: [UInt8]) {
