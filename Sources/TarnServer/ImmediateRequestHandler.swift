@@ -201,11 +201,9 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         let nanos = DispatchTime.now().uptimeNanoseconds - start
         metrics?.record(method: request.method, status: head.status, nanoseconds: nanos)
-        var logger = logger
-        logger[metadataKey: "hb.request.id"] = .string(id)
         // The immediate paths take no request with a query: the target is the path.
         RequestIDMiddleware<APIRequestContext>.logRequest(logger, method: request.method, path: request.path ?? "", status: head.status,
-                                                          micros: Int64(nanos / 1_000))
+                                                          micros: Int64(nanos / 1_000), requestID: id)
     }
 }
 

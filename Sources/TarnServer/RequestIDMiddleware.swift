@@ -36,11 +36,17 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    /// The request log line (also written by `ImmediateRequestHandler` for what it answers).
-    static func logRequest(_ logger: Logger, method: HTTPRequest.Method, path: String, status: HTTPResponse.Status, micros: Int64) {
-        logger.info("request", metadata: [
+    /// The request log line (also written by `ImmediateRequestHandler` for what it answers,
+    /// with the request ID its logger lacks: passed here rather than set on a copy of the
+    /// logger, which copied the logger's metadata for every request).
+    static func logRequest(_ logger: Logger, method: HTTPRequest.Method, path: String, status: HTTPResponse.Status, micros: Int64,
+                           requestID: String? = nil) {
+        guard logger.logLevel <= .info else { return }
+        var metadata: Logger.Metadata = [
             "method": .string(method.rawValue), "path": .string(path),
             "status": .stringConvertible(status.code), "us": .stringConvertible(micros),
-        ])
+        ]
+        if let requestID { metadata["hb.request.id"] = .string(requestID) }
+        logger.info("request", metadata: metadata)
     }
 }
