@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NIOCore
+import Synchronization
 import TarnCore
 #if canImport(Glibc)
 import Glibc
@@ -22,6 +23,7 @@ public final class S3BlockStore: BlockStore {
     static let smallBody = 1 << 20
     /// Where bodies of unknown size are spooled, one part at a time.
     private let spoolDirectory: String
+    private let locations = Mutex<[String: S3Location]>([:])
     /// The key under a namespace that says which repository uses it.
     static let markerAddress = "_tarn/repository"
 
@@ -42,19 +44,31 @@ public final class S3BlockStore: BlockStore {
         guard !address.isEmpty, !address.hasPrefix("/"), !address.split(separator: "/").contains("..") else {
             throw BlockStoreError.invalidPath(address)
         }
-        let loc = try S3Location(namespace)
+        let loc = try location(namespace)
         return (loc.bucket, loc.key(address))
     }
 
+    /// A namespace's bucket and prefix, parsed once: the bucket-name rules check Unicode
+    /// properties character by character, which every small GET repeated.
+    private func location(_ namespace: String) throws -> S3Location {
+        if let known = locations.withLock({ $0[namespace] }) { return known }
+        let loc = try S3Location(namespace)
+        locations.withLock { known in
+            if known.count >= 1_024 { known.removeAll() }
+            known[namespace] = loc
+        }
+        return loc
+    }
+
     public func validate(namespace: String) throws {
-        _ = try S3Location(namespace)
+        _ = try location(namespace)
     }
 
     /// The bucket must exist and take a write; a namespace whose marker names another
     /// repository is refused (two repositories writing one prefix would confuse anyone
     /// reading it, and any future garbage collection).
     public func claim(namespace: String, repository: String) async throws {
-        let loc = try S3Location(namespace)
+        let loc = try location(namespace)
         do {
             _ = try await client.send(.init(method: "HEAD", bucket: loc.bucket))
         } catch let e as BlockStoreError {
@@ -98,7 +112,7 @@ public final class S3BlockStore: BlockStore {
 
     private func store<Body: AsyncSequence>(namespace: String, body: Body, size: Int64?) async throws -> StoredObject
         where Body.Element: Collection, Body.Element.Element == UInt8 {
-        let loc = try S3Location(namespace)
+        let loc = try location(namespace)
         let id = UUID().uuidString.lowercased()
         let address = "data/\(id.prefix(2))/\(id)"
         let key = loc.key(address)
@@ -225,7 +239,7 @@ public final class S3BlockStore: BlockStore {
 
     /// Joins parts on the backend by UploadPartCopy, without the bytes passing through Tarn.
     public func compose(namespace: String, parts: [String]) async throws -> StoredObject {
-        let loc = try S3Location(namespace)
+        let loc = try location(namespace)
         let id = UUID().uuidString.lowercased()
         let address = "data/\(id.prefix(2))/\(id)"
         let key = loc.key(address)
