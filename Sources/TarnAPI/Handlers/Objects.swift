@@ -119,7 +119,8 @@ struct Objects {
         let repository = try context.parameters.require("repository")
         let ref = try context.parameters.require("ref")
         let path = try request.requiredQuery("path")
-        let entry = try catalog.engine.getObject(repository: repository, ref: ref, path: path)
+        // With the repository: on a branch, one read of the metadata gives both.
+        let (repo, entry) = try catalog.engine.locateObject(repository: repository, ref: ref, path: path)
         let etag = "\"\(entry.checksum)\""
         var headers: HTTPFields = [
             .contentType: entry.contentType, .eTag: etag, .acceptRanges: "bytes",
@@ -149,7 +150,7 @@ struct Objects {
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(entry.size)"
         }
         if head { return Response(status: status, headers: headers) }
-        let reader = try await catalog.open(entry, in: repository, range: range)
+        let reader = try await catalog.open(entry, in: repo, range: range)
         if let whole = try await reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
         return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
     }
