@@ -143,9 +143,11 @@ public enum SigV4 {
         return key
     }
 
-    /// Hex HMAC-SHA256 of `text` under `key`.
+    /// Hex HMAC-SHA256 of `text` under `key`, keyed for this one signature (`SigningKey` keeps
+    /// the keyed state for many).
     public static func sign(_ text: String, key: SymmetricKey) -> String {
-        SigningKey(key).sign(text)
+        var text = text
+        return ContentHash.hex(text.withUTF8 { HMAC<SHA256>.authenticationCode(for: UnsafeRawBufferPointer($0), using: key) })
     }
 
     /// A signing key with HMAC's padded key blocks already hashed: keying an HMAC was half the
