@@ -58,3 +58,15 @@ int64_t tarn_seek_data(int fd, int64_t offset) {
     return -1;
 #endif
 }
+
+int tarn_set_direct_io(int fd, int on) {
+#if defined(__linux__) && defined(O_DIRECT)
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT));
+#else
+    (void)fd; (void)on;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

@@ -140,4 +140,21 @@ final class LocalRoot {
         #expect(largest <= 1 << 20) // read 1 MiB at a time, never the whole 8 MiB
         #expect(stored.md5 == md5Hex(body.allBytes))
     }
+
+    /// Uploads are written in 1 MiB batches (full ones with O_DIRECT where the file system
+    /// takes it): chunks that straddle a batch's end, chunks bigger than a batch, a body that
+    /// ends exactly on a batch and one that ends a byte past it all read back whole.
+    @Test(arguments: [(700_001, 5), (3 << 20 | 5, 2), (1 << 20, 2), (1 << 20, 1), (65_537, 17)])
+    func uploadsWhoseChunksStraddleBatchesKeepEveryByte(chunkSize: Int, count: Int) async throws {
+        let (s, root) = try suite()
+        defer { withExtendedLifetime(root) {} }
+        let body = Chunks(count: count, chunkSize: chunkSize)
+        let stored = try await s.store.put(namespace: s.namespace, body: body)
+        let bytes = try await readAll(s.store.get(namespace: s.namespace, address: stored.physicalAddress, range: nil))
+        #expect(stored.size == Int64(chunkSize * count))
+        // Not `#expect(bytes == …)`: on failure it would diff two arrays of megabytes.
+        let intact = bytes == body.allBytes
+        #expect(intact)
+        #expect(stored.md5 == md5Hex(body.allBytes))
+    }
 }

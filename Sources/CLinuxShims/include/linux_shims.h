@@ -25,4 +25,10 @@ int tarn_punch_hole(int fd, int64_t offset, int64_t length);
 /// there is none up to the end of the file.
 int64_t tarn_seek_data(int fd, int64_t offset);
 
+/// Turns O_DIRECT on or off for an open file (fcntl F_SETFL): writes then go from the
+/// caller's buffer to the device, bypassing the page cache. They must be aligned to the
+/// device's logical block (4096 covers every common one) in address, offset and length.
+/// 0, or -1 where the file system does not support it (EINVAL) or elsewhere (ENOSYS).
+int tarn_set_direct_io(int fd, int on);
+
 #endif
