@@ -155,4 +155,29 @@ extension ObjectReader {
 
         public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader, offset: reader.start) }
     }
+
+    /// Hands the bytes to `sink` as runs of buffers, read on demand: a local object's chunk
+    /// as one buffer, a remote one's chunks as curl delivered them, many at a time and
+    /// uncopied. A response body writes each run with one flush; joining curl's chunks
+    /// instead cost a copy of every byte (15 % of the server's CPU during a 1 GiB GET).
+    public func writeRuns(to sink: ([ByteBuffer]) async throws -> Void) async throws {
+        let end = start + length
+        var offset = start
+        let allocator = ByteBufferAllocator()
+        while offset < end {
+            let want = Int(Swift.min(Int64(chunkSize), end - offset))
+            let run: [ByteBuffer]
+            switch source {
+            case .file:
+                var read = allocator.buffer(capacity: want)
+                try await self.read(at: offset, count: want, into: &read)
+                run = [read]
+            case let .remote(channel):
+                guard let queued = try await channel.readRun(max: want) else { throw BlockStoreError.io("object shorter than expected") }
+                run = queued
+            }
+            offset += Int64(run.reduce(0) { $0 + $1.readableBytes })
+            try await sink(run)
+        }
+    }
 }

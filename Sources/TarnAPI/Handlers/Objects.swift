@@ -152,7 +152,10 @@ struct Objects {
         if head { return Response(status: status, headers: headers) }
         let reader = try await catalog.open(entry, in: repo, range: range)
         if let whole = try await reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
-        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
+        return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(reader.length)) { writer in
+            try await reader.writeRuns { try await writer.write(contentsOf: $0) }
+            try await writer.finish(nil)
+        })
     }
 
     /// `bytes=a-b`, `bytes=a-`, `bytes=-n`; nil when it cannot be satisfied.

@@ -165,6 +165,32 @@ final class ByteChannel: @unchecked Sendable {
         }
     }
 
+    /// The queued chunks, up to `max` bytes (the last one sliced if need be), waiting until
+    /// some are queued; nil at the end. No copy: curl's chunks go on to the client's
+    /// connection as they are, written together and flushed once.
+    func readRun(max: Int) async throws -> [ByteBuffer]? {
+        while true {
+            let next: Result<[ByteBuffer]?, Error>? = lock.withLock {
+                if let failure { return .failure(failure) }
+                guard !chunks.isEmpty else { return finished ? .success(nil) : nil }
+                var run: [ByteBuffer] = []
+                var taken = 0
+                while taken < max, !chunks.isEmpty {
+                    let n = Swift.min(max - taken, chunks[0].readableBytes)
+                    run.append(chunks[0].readSlice(length: n)!)
+                    if chunks[0].readableBytes == 0 { chunks.removeFirst() }
+                    taken += n
+                }
+                queued -= taken
+                delivered += Int64(taken)
+                wakeAll()
+                return .success(run)
+            }
+            if let next { return try next.get() }
+            await untilReadable()
+        }
+    }
+
     /// Moves up to `max` of the queued bytes into `buffer`, waiting until some are queued;
     /// false at the end. A reader that takes everything queued at once makes one NIO write of
     /// many curl callbacks' worth instead of one per callback.

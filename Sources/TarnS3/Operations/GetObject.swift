@@ -31,7 +31,10 @@ extension S3Gateway {
         if let whole = try await reader.readWhole() {
             return Response(status: answer.status, headers: answer.headers, body: ResponseBody(byteBuffer: whole))
         }
-        return Response(status: answer.status, headers: answer.headers, body: ResponseBody(asyncSequence: reader.byteBuffers))
+        return Response(status: answer.status, headers: answer.headers, body: ResponseBody(contentLength: Int(reader.length)) { writer in
+            try await reader.writeRuns { try await writer.write(contentsOf: $0) }
+            try await writer.finish(nil)
+        })
     }
 
     /// What a GET or HEAD of an entry answers before its bytes.
