@@ -34,6 +34,12 @@ static inline CURLMcode tarn_curl_multi_callbacks(CURLM *m, tarn_curl_socket_cb 
     return curl_multi_setopt(m, CURLMOPT_TIMERDATA, userp);
 }
 
+/* The multi handle's connection cache: by default it holds 4 connections per transfer in
+   progress, so a dip in concurrency closes connections that the next burst reopens. */
+static inline CURLMcode tarn_curl_multi_max_connections(CURLM *m, long n) {
+    return curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, n);
+}
+
 static inline int tarn_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
 /* Watches `fd` for what curl asked (CURL_POLL_IN, _OUT, _INOUT), or stops (CURL_POLL_REMOVE). */
