@@ -227,8 +227,12 @@ final class CurlClient: @unchecked Sendable {
         tarn_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 1)
         tarn_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, Int(stallTimeout)))
         tarn_curl_setopt_long(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 1000)
-        tarn_curl_setopt_long(h, CURLOPT_BUFFERSIZE, 1 << 20)
-        tarn_curl_setopt_long(h, CURLOPT_UPLOAD_BUFFERSIZE, 1 << 20)
+        if transfer.stream != nil || call.body.length > 1 << 20 {
+            // Big buffers for big bodies: fewer callbacks and syscalls per MB. Not for every
+            // small call: curl allocates them anew after each reset.
+            tarn_curl_setopt_long(h, CURLOPT_BUFFERSIZE, 1 << 20)
+            tarn_curl_setopt_long(h, CURLOPT_UPLOAD_BUFFERSIZE, 1 << 20)
+        }
         tarn_curl_setopt_data_cb(h, CURLOPT_HEADERFUNCTION, headerCallback)
         tarn_curl_setopt_ptr(h, CURLOPT_HEADERDATA, opaque)
         tarn_curl_setopt_data_cb(h, CURLOPT_WRITEFUNCTION, writeCallback)
