@@ -65,7 +65,8 @@ extension Catalog {
     /// checksum of them, their layout), and the checksum to answer with.
     public typealias CompletionExtras = (metadata: [String: String], checksum: String?)
 
-    /// Completes an upload with the parts the client lists (number and ETag, ascending).
+    /// Completes an upload with the parts the client lists (number and ETag, ascending; a
+    /// number repeated in a row counts once, with its last ETag).
     /// `extras` sees the chosen parts, in order, before anything is written, and may refuse
     /// them by throwing. Returns S3's multipart ETag (`<md5 of part md5s>-N`, also the entry's
     /// checksum) and the extras' checksum.
@@ -78,9 +79,16 @@ extension Catalog {
         let repo = try engine.repository(upload.repository)
         guard !requested.isEmpty else { throw MultipartError.noParts }
         let stored = Dictionary(uniqueKeysWithValues: try metadata.multipartParts(uploadID: uploadID, afterNumber: 0, limit: .max).map { ($0.number, $0) })
+        // A number listed again right after itself counts once, with its last ETag: a client
+        // that sent a part twice lists both answers, and the later upload is the part (Ceph
+        // RGW keeps the list as a map by number; s3-tests' test_multipart_resend_first_finishes_last).
+        var listed: [(number: Int, etag: String)] = []
+        for want in requested {
+            if listed.last?.number == want.number { listed[listed.count - 1] = want } else { listed.append(want) }
+        }
         var chosen: [SQLiteStore.MultipartPart] = []
-        for (i, want) in requested.enumerated() {
-            if i > 0 && want.number <= requested[i - 1].number { throw MultipartError.invalidPartOrder }
+        for (i, want) in listed.enumerated() {
+            if i > 0 && want.number < listed[i - 1].number { throw MultipartError.invalidPartOrder }
             let etag = want.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             guard let part = stored[want.number], part.md5 == etag.lowercased() else { throw MultipartError.invalidPart(want.number) }
             chosen.append(part)

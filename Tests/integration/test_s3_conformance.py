@@ -49,7 +49,7 @@ SUBSET = {
     "multipart": """test_multipart_upload test_multipart_upload_small test_multipart_copy_small test_multipart_copy_invalid_range
         test_multipart_upload_size_too_small test_abort_multipart_upload test_abort_multipart_upload_not_found
         test_list_multipart_upload test_multipart_upload_missing_part test_multipart_upload_incorrect_etag
-        test_multipart_upload_complete_without_create test_multipart_put_object_if_match
+        test_multipart_upload_complete_without_create test_multipart_put_object_if_match test_multipart_resend_first_finishes_last
         test_multipart_get_part test_non_multipart_get_part test_get_multipart_object_attributes
         test_get_paginated_multipart_object_attributes""",
     "multipart checksums": """test_multipart_checksum_sha256 test_multipart_reupload_checksum_and_etag

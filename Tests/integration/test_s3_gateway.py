@@ -224,6 +224,22 @@ def test_multipart_errors_list_parts_and_abort(s3, bucket):
     assert code(e) == "NoSuchUpload"
 
 
+def test_multipart_part_listed_twice_counts_with_its_last_etag(s3, bucket):
+    """A part sent twice: the client lists both answers; the later upload is the part."""
+    key = "main/mp/twice.bin"
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    first = s3.upload_part(Bucket=bucket, Key=key, UploadId=up, PartNumber=1, Body=b"B" * 8)["ETag"]
+    second = s3.upload_part(Bucket=bucket, Key=key, UploadId=up, PartNumber=1, Body=b"A" * 8)["ETag"]
+    assert first != second
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": second}, {"PartNumber": 1, "ETag": first}]})
+    assert code(e) == "InvalidPart"
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": first}, {"PartNumber": 1, "ETag": second}]})
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"A" * 8
+
+
 def test_aws_cli_cp_and_sync(tarn_url, bucket, tmp_path):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=ADMIN_KEY_ID, AWS_SECRET_ACCESS_KEY=ADMIN_SECRET, AWS_DEFAULT_REGION="us-east-1")
     # The venv's aws CLI (requirements.txt), else one on PATH.
