@@ -82,9 +82,8 @@ public final class ObjectReader: AsyncSequence, @unchecked Sendable {
                 }
                 if n < want { bytes.removeLast(want - n) }
                 chunk = bytes
-            case let .remote(channel):
-                guard let bytes = try await channel.read(max: want) else { throw BlockStoreError.io("object shorter than expected") }
-                chunk = Array(bytes.readableBytesView)
+            case .remote:
+                chunk = try await reader.nextRun(at: offset, count: want).reduce(into: []) { $0 += $1.readableBytesView }
             }
             offset += Int64(chunk.count)
             return chunk
@@ -122,7 +121,8 @@ extension ObjectReader {
         return buffer
     }
 
-    /// The bytes as a sequence of buffers of up to the reader's chunk size, read on demand.
+    /// The bytes as a sequence of buffers of up to the reader's chunk size, read on demand
+    /// (a remote object's as curl delivered them).
     public var byteBuffers: ByteBuffers { ByteBuffers(reader: self) }
 
     public struct ByteBuffers: AsyncSequence, Sendable {
@@ -131,25 +131,17 @@ extension ObjectReader {
         public struct AsyncIterator: AsyncIteratorProtocol {
             let reader: ObjectReader
             var offset: Int64
-            let allocator = ByteBufferAllocator()
+            /// The rest of the run read last, handed out one buffer at a time.
+            var pending: ArraySlice<ByteBuffer> = []
 
             public mutating func next() async throws -> ByteBuffer? {
-                let end = reader.start + reader.length
-                guard offset < end else { return nil }
-                let want = Int(Swift.min(Int64(reader.chunkSize), end - offset))
-                let buffer: ByteBuffer
-                switch reader.source {
-                case .file:
-                    var read = allocator.buffer(capacity: want)
-                    try await reader.read(at: offset, count: want, into: &read)
-                    buffer = read
-                case let .remote(channel):
-                    // The channel's own buffers, as curl filled them: no copy on the way out.
-                    guard let queued = try await channel.read(max: want) else { throw BlockStoreError.io("object shorter than expected") }
-                    buffer = queued
+                if pending.isEmpty {
+                    let end = reader.start + reader.length
+                    guard offset < end else { return nil }
+                    pending = try await reader.nextRun(at: offset, count: Int(Swift.min(Int64(reader.chunkSize), end - offset)))[...]
+                    offset += Int64(pending.reduce(0) { $0 + $1.readableBytes })
                 }
-                offset += Int64(buffer.readableBytes)
-                return buffer
+                return pending.popFirst()
             }
         }
 
@@ -163,21 +155,24 @@ extension ObjectReader {
     public func writeRuns(to sink: ([ByteBuffer]) async throws -> Void) async throws {
         let end = start + length
         var offset = start
-        let allocator = ByteBufferAllocator()
         while offset < end {
-            let want = Int(Swift.min(Int64(chunkSize), end - offset))
-            let run: [ByteBuffer]
-            switch source {
-            case .file:
-                var read = allocator.buffer(capacity: want)
-                try await self.read(at: offset, count: want, into: &read)
-                run = [read]
-            case let .remote(channel):
-                guard let queued = try await channel.readRun(max: want) else { throw BlockStoreError.io("object shorter than expected") }
-                run = queued
-            }
+            let run = try await nextRun(at: offset, count: Int(Swift.min(Int64(chunkSize), end - offset)))
             offset += Int64(run.reduce(0) { $0 + $1.readableBytes })
             try await sink(run)
+        }
+    }
+
+    /// Up to `count` bytes at `offset`: one `pread` into one buffer for a local object, the
+    /// chunks curl has queued (at least one) for a remote one.
+    fileprivate func nextRun(at offset: Int64, count: Int) async throws -> [ByteBuffer] {
+        switch source {
+        case .file:
+            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            try await read(at: offset, count: count, into: &buffer)
+            return [buffer]
+        case let .remote(channel):
+            guard let run = try await channel.readRun(max: count) else { throw BlockStoreError.io("object shorter than expected") }
+            return run
         }
     }
 }

@@ -138,33 +138,6 @@ final class ByteChannel: @unchecked Sendable {
         wakeAll()
     }
 
-    /// Up to `max` queued bytes, waiting until some are queued; nil at the end. A chunk that
-    /// is alone or at least half of `max` is handed over as it is (no copy); smaller ones are
-    /// joined up to `max`, so a reader makes one NIO write of many curl callbacks' worth
-    /// instead of one per callback.
-    func read(max: Int) async throws -> ByteBuffer? {
-        while true {
-            let next: Result<ByteBuffer?, Error>? = lock.withLock {
-                if let failure { return .failure(failure) }
-                guard !chunks.isEmpty else { return finished ? .success(nil) : nil }
-                if chunks.count == 1 || chunks[0].readableBytes >= max / 2 {
-                    let n = Swift.min(max, chunks[0].readableBytes)
-                    let piece = chunks[0].readSlice(length: n)!
-                    if chunks[0].readableBytes == 0 { chunks.removeFirst() }
-                    queued -= n
-                    delivered += Int64(n)
-                    wakeAll()
-                    return .success(piece)
-                }
-                var joined = allocator.buffer(capacity: Swift.min(max, queued))
-                take(upTo: max) { joined.writeBytes($0) }
-                return .success(joined)
-            }
-            if let next { return try next.get() }
-            await untilReadable()
-        }
-    }
-
     /// The queued chunks, up to `max` bytes (the last one sliced if need be), waiting until
     /// some are queued; nil at the end. No copy: curl's chunks go on to the client's
     /// connection as they are, written together and flushed once.
