@@ -82,20 +82,19 @@ final class ByteChannel: @unchecked Sendable {
         }
         var copied = 0
         take(upTo: max) { piece in
-            (into + copied).copyMemory(from: piece.baseAddress!, byteCount: piece.count)
-            copied += piece.count
+            piece.withUnsafeReadableBytes { (into + copied).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            copied += piece.readableBytes
         }
         return .bytes(copied)
     }
 
-    /// Hands the reader up to `max` queued bytes, piece by piece, and frees their room for the
-    /// writer. Called with the lock held.
-    private func take(upTo max: Int, _ sink: (UnsafeRawBufferPointer) -> Void) {
+    /// Hands the reader up to `max` queued bytes, as slices of the queued chunks (no copy),
+    /// and frees their room for the writer. Called with the lock held.
+    private func take(upTo max: Int, _ sink: (ByteBuffer) -> Void) {
         var taken = 0
         while taken < max, !chunks.isEmpty {
             let n = Swift.min(max - taken, chunks[0].readableBytes)
-            chunks[0].withUnsafeReadableBytes { sink(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-            chunks[0].moveReaderIndex(forwardBy: n)
+            sink(chunks[0].readSlice(length: n)!)
             taken += n
             if chunks[0].readableBytes == 0 { chunks.removeFirst() }
         }
@@ -147,16 +146,7 @@ final class ByteChannel: @unchecked Sendable {
                 if let failure { return .failure(failure) }
                 guard !chunks.isEmpty else { return finished ? .success(nil) : nil }
                 var run: [ByteBuffer] = []
-                var taken = 0
-                while taken < max, !chunks.isEmpty {
-                    let n = Swift.min(max - taken, chunks[0].readableBytes)
-                    run.append(chunks[0].readSlice(length: n)!)
-                    if chunks[0].readableBytes == 0 { chunks.removeFirst() }
-                    taken += n
-                }
-                queued -= taken
-                delivered += Int64(taken)
-                wakeAll()
+                take(upTo: max) { run.append($0) }
                 return .success(run)
             }
             if let next { return try next.get() }
@@ -172,7 +162,7 @@ final class ByteChannel: @unchecked Sendable {
             let outcome: Result<Bool, Error>? = lock.withLock {
                 if let failure { return .failure(failure) }
                 guard !chunks.isEmpty else { return finished ? .success(false) : nil }
-                take(upTo: max) { buffer.writeBytes($0) }
+                take(upTo: max) { buffer.writeImmutableBuffer($0) }
                 return .success(true)
             }
             if let outcome { return try outcome.get() }
