@@ -247,15 +247,20 @@ public final class LocalBlockStore: BlockStore {
 
     /// Writes all of `buf` to `fd` at `offset`.
     static func writeRaw(_ fd: Int32, _ buf: UnsafeRawBufferPointer, at offset: Int64) throws {
+        let failed = pwriteAll(fd, buf, at: offset)
+        guard failed == 0 else { throw BlockStoreError.io("write failed: errno \(failed)") }
+    }
+
+    /// Writes all of `buf` to `fd` at `offset`, retrying interrupted and short writes: 0, or
+    /// the errno of the write that failed.
+    static func pwriteAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, at offset: Int64) -> Int32 {
         var done = 0
         while done < buf.count {
             let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + Int64(done)))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw BlockStoreError.io("write failed: errno \(errno)")
-            }
-            done += n
+            if n >= 0 { done += n; continue }
+            if errno != EINTR { return errno }
         }
+        return 0
     }
 
     /// An object's bytes on disk: a whole file, or a range of a pack.

@@ -90,19 +90,13 @@ struct PipelinedWriter {
     /// Writes a whole batch with O_DIRECT; false when the device refuses its alignment (a
     /// logical block coarser than 4 KiB): O_DIRECT is then off for the rest of the file.
     private static func writeDirect(_ fd: Int32, _ buf: UnsafeRawBufferPointer, at offset: Int64) throws -> Bool {
-        var done = 0
-        while done < buf.count {
-            let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + Int64(done)))
-            if n >= 0 { done += n; continue }
-            switch errno {
-            case EINTR: continue
-            case EINVAL:
-                guard tarn_set_direct_io(fd, 0) == 0 else { throw BlockStoreError.io("cannot turn O_DIRECT off: errno \(errno)") }
-                return false
-            default: throw BlockStoreError.io("write failed: errno \(errno)")
-            }
+        switch LocalBlockStore.pwriteAll(fd, buf, at: offset) {
+        case 0: return true
+        case EINVAL:
+            guard tarn_set_direct_io(fd, 0) == 0 else { throw BlockStoreError.io("cannot turn O_DIRECT off: errno \(errno)") }
+            return false
+        case let failed: throw BlockStoreError.io("write failed: errno \(failed)")
         }
-        return true
     }
 }
 
