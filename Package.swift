@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "TarnServer",
             dependencies: ["TarnAPI", "TarnS3", "TarnCatalog", "TarnActions", "TarnLineage", "TarnAuth", "TarnBlock", "CLinuxShims",
-                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Yams", package: "Yams"), .product(name: "Prometheus", package: "swift-prometheus"),
@@ -134,7 +134,10 @@ let package = Package(
             // `tarn` too, so that the one `swift test` build also builds the binary the
             // integration tests (Tests/integration) start.
             dependencies: ["TarnServer", "TarnAPI", "TarnCatalog", "tarn", .product(name: "HummingbirdTesting", package: "hummingbird"),
-                           .product(name: "HTTPTypes", package: "swift-http-types")]
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           // NIO's own HTTP/1 decoder and encoder, which HTTP1WireTests hold the raw read path to.
+                           .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras")]
         ),
         .testTarget(
             name: "TarnEngineTests",

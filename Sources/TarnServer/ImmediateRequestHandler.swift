@@ -31,8 +31,7 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
     typealias OutboundOut = HTTPResponsePart
 
     private let gateway: S3Gateway
-    private let logger: Logger
-    private let metrics: RequestMetrics?
+    private let accounting: ImmediateAccounting
     /// Requests passed on whose response has not ended yet.
     private var passedOn = 0
     /// The parts of the request being read go on to the router.
@@ -54,10 +53,9 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         var body: ByteBuffer
     }
 
-    init(gateway: S3Gateway, logger: Logger, metrics: RequestMetrics?) {
+    init(gateway: S3Gateway, accounting: ImmediateAccounting) {
         self.gateway = gateway
-        self.logger = logger
-        self.metrics = metrics
+        self.accounting = accounting
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -190,20 +188,38 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func write(_ answerHead: HTTPResponse, body: ByteBuffer?, to request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
+        let (head, id) = accounting.decorate(answerHead, for: request)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        accounting.record(request, status: head.status, start: start, requestID: id)
+    }
+}
+
+/// What the requests answered ahead of the router get from it too: the fields the router's
+/// middleware adds (`X-Request-Id`, `x-amz-request-id`, `Date`, `Server`), the request log
+/// line and the metrics under the S3 router's route.
+struct ImmediateAccounting {
+    let logger: Logger
+    let metrics: RequestMetrics?
+
+    /// `head` with the request ID (the client's `X-Request-Id`, or a new one) and the common fields.
+    func decorate(_ answerHead: HTTPResponse, for request: HTTPRequest) -> (HTTPResponse, requestID: String) {
         var head = answerHead
         let id = request.headerFields[RequestIDMiddleware<APIRequestContext>.header] ?? RequestID().description
         head.headerFields[RequestIDMiddleware<APIRequestContext>.header] = id
         head.headerFields[HTTPField.Name("x-amz-request-id")!] = id
         head.headerFields[.date] = HTTPDateCache.now()
         head.headerFields[.server] = "tarn"
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        return (head, id)
+    }
+
+    func record(_ request: HTTPRequest, status: HTTPResponse.Status, start: UInt64, requestID: String) {
         let nanos = DispatchTime.now().uptimeNanoseconds - start
-        metrics?.record(method: request.method, status: head.status, nanoseconds: nanos)
+        metrics?.record(method: request.method, status: status, nanoseconds: nanos)
         // The immediate paths take no request with a query: the target is the path.
-        RequestIDMiddleware<APIRequestContext>.logRequest(logger, method: request.method, path: request.path ?? "", status: head.status,
-                                                          micros: Int64(nanos / 1_000), requestID: id)
+        RequestIDMiddleware<APIRequestContext>.logRequest(logger, method: request.method, path: request.path ?? "", status: status,
+                                                          micros: Int64(nanos / 1_000), requestID: requestID)
     }
 }
 

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import Prometheus
 import TarnActions
 import TarnAPI
@@ -17,16 +19,35 @@ public func buildApplication(catalog: Catalog, authenticator: Authenticator, con
                              metrics: PrometheusCollectorRegistry? = nil,
                              onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
     let gateway = makeGateway(catalog: catalog, authenticator: authenticator, configuration: configuration)
-    let requestMetrics = metrics.map { _ in RequestMetrics(route: s3Route) }
+    let accounting = ImmediateAccounting(logger: logger, metrics: metrics.map { _ in RequestMetrics(route: s3Route) })
+    let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ImmediateRequestHandler(gateway: gateway, accounting: accounting)])
     return Application(
         responder: buildResponder(gateway: gateway, catalog: catalog, authenticator: authenticator, metrics: metrics),
-        server: .http1(configuration: .init(additionalChannelHandlers: [
-            ImmediateRequestHandler(gateway: gateway, logger: logger, metrics: requestMetrics),
-        ])),
+        server: HTTPServerBuilder { responder in
+            TarnHTTP1Channel(http1: HTTP1Channel(responder: responder, configuration: http1),
+                             rawReads: { RawReadHandler(gateway: gateway, accounting: accounting) })
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tarn"),
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
+}
+
+/// Hummingbird's HTTP/1 channel with `RawReadHandler` in front of its decoder.
+struct TarnHTTP1Channel: ServerChildChannel {
+    let http1: HTTP1Channel
+    let rawReads: @Sendable () -> RawReadHandler
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
+        http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            try channel.pipeline.syncOperations.addHandler(rawReads(), position: .first)
+            return value
+        }
+    }
+
+    func handle(value: HTTP1Channel.Value, logger: Logger) async {
+        await http1.handle(value: value, logger: logger)
+    }
 }
 
 /// The router alone, for tests that drive it without a socket (`authenticator == nil`

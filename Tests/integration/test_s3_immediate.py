@@ -1,6 +1,6 @@
-"""Small GETs, HEADs and PUTs answered on the event loop that read them
-(ImmediateRequestHandler): the same answers as the router's path, refusals included, in
-request order on a pipelined connection."""
+"""Small GETs, HEADs and PUTs answered on the event loop that read them (RawReadHandler from
+the connection's bytes, ImmediateRequestHandler after NIO's decoder): the same answers as the
+router's path, refusals included, in request order on a pipelined connection."""
 import base64
 import hashlib
 import re
@@ -97,6 +97,71 @@ def test_answers_match_the_routers_and_are_counted(tarn_url, s3, repo):
     bad["Authorization"] = bad["Authorization"][:-4] + "0000"
     refused = requests.get(url, headers=bad)
     assert refused.status_code == 403 and b"<Code>SignatureDoesNotMatch</Code>" in refused.content
+
+
+def exchange(tarn_url, *batch, head_only=False):
+    """Sends the requests on one new connection; returns the answer to the last."""
+    u = urlparse(tarn_url)
+    with socket.create_connection((u.hostname, u.port), timeout=30) as sock:
+        sock.sendall(b"".join(batch))
+        r = Responses(sock)
+        for _ in batch[:-1]:
+            r.next()
+        return r.next(head_only=head_only)
+
+
+def test_the_three_read_paths_answer_alike(tarn_url, s3, repo):
+    # A connection's first plain read is answered from its bytes (RawReadHandler); after a
+    # request it leaves to NIO's decoder, reads go through ImmediateRequestHandler; a query
+    # sends them to the router. Every read, refusals included, gets the same answer on all three.
+    bucket = repo.id
+    body = bytes(range(256)) * 16
+    etag = s3.put_object(Bucket=bucket, Key="main/three.bin", Body=body, ContentType="application/x-test",
+                         Metadata={"team": "vision"})["ETag"]
+    base = f"{tarn_url}/{bucket}/main"
+    health = f"GET /api/v1/healthcheck HTTP/1.1\r\nHost: {urlparse(tarn_url).netloc}\r\n\r\n".encode()
+    varying = {"date", "x-request-id", "x-amz-request-id"}
+    cases = [("GET", "three.bin", {}), ("HEAD", "three.bin", {}), ("GET", "three.bin", {"Range": "bytes=0-99"}),
+             ("GET", "three.bin", {"Range": "bytes=-10"}), ("GET", "three.bin", {"If-None-Match": etag}),
+             ("HEAD", "three.bin", {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}),
+             ("GET", "three.bin", {"If-Match": '"other"'}), ("GET", "three.bin", {"Range": "bytes=5000-6000"}),
+             ("GET", "missing.bin", {}), ("HEAD", "missing.bin", {}), ("GET", "three.bin", {"X-Request-Id": "mine"})]
+    for method, key, headers in cases:
+        head_only = method == "HEAD"
+        raw = exchange(tarn_url, raw_request(f"{base}/{key}", method, headers=headers), head_only=head_only)
+        immediate = exchange(tarn_url, health, raw_request(f"{base}/{key}", method, headers=headers), head_only=head_only)
+        routed = exchange(tarn_url, raw_request(f"{base}/{key}?x-id=GetObject", method, headers=headers), head_only=head_only)
+        for other in (immediate, routed):
+            assert raw[0] == other[0], (method, key, headers)
+            # Error documents name the request: its ID differs.
+            assert re.sub(rb"<RequestId>[^<]*</RequestId>", b"", raw[2]) == re.sub(rb"<RequestId>[^<]*</RequestId>", b"", other[2]), \
+                (method, key, headers)
+            assert {k: v for k, v in raw[1].items() if k not in varying} == {k: v for k, v in other[1].items() if k not in varying}, \
+                (method, key, headers)
+        if headers.get("X-Request-Id"):
+            assert raw[1]["x-request-id"] == "mine"
+    # What was asked of each case, checked once (the paths agree, so against the raw one).
+    assert exchange(tarn_url, raw_request(f"{base}/three.bin", "GET"))[2] == body
+    assert exchange(tarn_url, raw_request(f"{base}/three.bin", "GET", headers={"Range": "bytes=-10"}))[2] == body[-10:]
+
+
+def test_a_connection_mixes_raw_reads_with_everything_else_in_order(tarn_url, s3, repo):
+    bucket = repo.id
+    s3.put_object(Bucket=bucket, Key="main/m.txt", Body=b"first")
+    base = f"{tarn_url}/{bucket}/main"
+    batch = (raw_request(f"{base}/m.txt", "GET") + raw_request(f"{base}/m.txt", "HEAD")
+             + raw_request(f"{base}/m.txt", "PUT", b"second") + raw_request(f"{base}/m.txt", "GET"))
+    u = urlparse(tarn_url)
+    with socket.create_connection((u.hostname, u.port), timeout=30) as sock:
+        # Byte by byte at first: a head that arrives in pieces is still read whole.
+        for b in batch[:40]:
+            sock.sendall(bytes([b]))
+        sock.sendall(batch[40:])
+        r = Responses(sock)
+        assert r.next()[2] == b"first"
+        assert r.next(head_only=True)[1]["content-length"] == "5"
+        assert r.next()[0] == 200
+        assert r.next()[2] == b"second"
 
 
 def test_reads_of_a_branch_see_a_delete_at_once(tarn_url, s3, repo):
