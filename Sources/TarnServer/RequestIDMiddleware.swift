@@ -42,6 +42,10 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     static func logRequest(_ logger: Logger, method: HTTPRequest.Method, path: String, status: HTTPResponse.Status, micros: Int64,
                            requestID: String? = nil) {
         guard logger.logLevel <= .info else { return }
+        if let buffered = logger.handler as? BufferedLogHandler,
+           buffered.logRequest(method: method.rawValue, path: path, status: status.code, micros: micros, requestID: requestID) {
+            return
+        }
         var metadata: Logger.Metadata = [
             "method": .string(method.rawValue), "path": .string(path),
             "status": .stringConvertible(status.code), "us": .stringConvertible(micros),
