@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Testing
 import TarnAuth
 import TarnCatalog
+import TarnCore
 import TarnServer
 
 @Suite struct AuthAPITests {
@@ -58,6 +59,38 @@ import TarnServer
     }
 
     func basicHeader(_ k: AccessKey) -> String { basic(k.accessKeyID, k.secretAccessKey) }
+
+    @Test func sigV4HeadersAreReadHoweverTheirFieldsAreSpaced() throws {
+        let server = try TestServer()
+        let auth = try openAuthenticator(catalog: server.catalog, dataDirectory: server.directory)
+        let key = try auth.ensureAdmin(fixed: AccessKey(accessKeyID: "AKIASPACING000000000", secretAccessKey: "spacing-secret"))
+        // 2026-12-04T04:00:00Z.
+        let signedAt = Date(timeIntervalSince1970: 1_796_356_800)
+        let amzDate = "20261204T040000Z"
+        var request = SigV4.Request(method: "GET", path: "/repo/main/a.txt", query: [],
+                                    headers: ["host": "tarn.test", "x-amz-date": amzDate, "x-amz-content-sha256": SigV4.unsignedPayload])
+        let scope = SigV4.Scope(date: "20261204", region: "us-east-1", service: "s3")
+        let header = SigV4.authorization(request, accessKeyID: key.accessKeyID, secret: key.secretAccessKey, scope: scope, amzDate: amzDate)
+        let fields = header.dropFirst("AWS4-HMAC-SHA256 ".count).components(separatedBy: ", ")
+        #expect(fields.count == 3)
+        let spacings = [header, "AWS4-HMAC-SHA256 " + fields.joined(separator: ","), "AWS4-HMAC-SHA256 " + fields.joined(separator: " ,\t "),
+                        "AWS4-HMAC-SHA256 " + fields.reversed().joined(separator: ", "), "AWS4-HMAC-SHA256 ,, " + fields.joined(separator: ",,") + ", "]
+        for spaced in spacings {
+            request.headers["authorization"] = spaced
+            let principal = try auth.verifySigV4(request, now: signedAt)
+            #expect(principal.accessKeyID == key.accessKeyID && principal.scope == scope, "\(spaced)")
+        }
+        request.headers["authorization"] = "AWS4-HMAC-SHA256 " + fields.dropLast().joined(separator: ", ")
+        #expect(throws: S3AuthError.malformed("Authorization header lacks Credential, SignedHeaders or Signature")) {
+            try auth.verifySigV4(request, now: signedAt)
+        }
+        request.headers["authorization"] = String(header.dropLast()) + (header.last == "0" ? "1" : "0")
+        #expect(throws: S3AuthError.signatureDoesNotMatch) { try auth.verifySigV4(request, now: signedAt) }
+        // A header that signs fewer names than the request has is checked over those names only.
+        request.headers["authorization"] = header
+        request.headers["x-extra"] = "not signed"
+        #expect((try? auth.verifySigV4(request, now: signedAt)) != nil)
+    }
 
     @Test func loginGivesASessionTokenThatWorksAsBearerAndCookie() async throws {
         let server = try TestServer()
