@@ -126,7 +126,15 @@ extension Authenticator {
 
     private func check(_ r: SigV4.Request, credential: String, signedHeaders: [String], signature given: String,
                        amzDate: String, payloadHash: String, query: [(name: String, value: String)]) throws(S3AuthError) -> S3Principal {
-        let parts = credential.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { String(Substring($0)) }
+        var parts: [String] = []
+        var text = credential
+        text.withUTF8 { b in
+            var start = 0
+            for i in 0...b.count where i == b.count || b[i] == UInt8(ascii: "/") {
+                parts.append(String(decoding: b[start..<i], as: UTF8.self))
+                start = i + 1
+            }
+        }
         guard parts.count == 5, parts[4] == "aws4_request" else { throw .malformed("bad credential scope \(credential)") }
         let keyID = parts[0]
         let scope = SigV4.Scope(date: parts[1], region: parts[2], service: parts[3])
