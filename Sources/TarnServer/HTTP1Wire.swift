@@ -117,12 +117,14 @@ enum HTTP1Wire {
     }
 
     /// RFC 9110 tchar.
-    private static func isTokenByte(_ b: UInt8) -> Bool {
-        switch b {
+    private static func isTokenByte(_ b: UInt8) -> Bool { tokenBytes[Int(b)] }
+
+    private static let tokenBytes: [Bool] = (0...255).map { b in
+        switch UInt8(b) {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(b)
+            return "!#$%&'*+-.^_`|~".utf8.contains(UInt8(b))
         }
     }
 
@@ -130,7 +132,8 @@ enum HTTP1Wire {
     /// a status that has no body loses `Content-Length` and `Transfer-Encoding`. Returns false,
     /// writing nothing, for a response that would need chunked framing (one with a body and
     /// no `Content-Length`), which is left to the encoder.
-    static func writeResponseHead(_ response: HTTPResponse, into buffer: inout ByteBuffer) -> Bool {
+    /// `extra` fields follow the response's own, as if appended to them.
+    static func writeResponseHead(_ response: HTTPResponse, extra: [HTTPField] = [], into buffer: inout ByteBuffer) -> Bool {
         let mayHaveBody = !(100..<200).contains(response.status.code) && response.status.code != 204 && response.status.code != 304
         if mayHaveBody && response.headerFields[.contentLength] == nil { return false }
         buffer.writeStaticString("HTTP/1.1 ")
@@ -140,12 +143,17 @@ enum HTTP1Wire {
         buffer.writeStaticString("\r\n")
         for field in response.headerFields {
             if !mayHaveBody && (field.name == .contentLength || field.name == .transferEncoding) { continue }
-            buffer.writeString(field.name.rawName)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
+            write(field, into: &buffer)
         }
+        for field in extra { write(field, into: &buffer) }
         buffer.writeStaticString("\r\n")
         return true
+    }
+
+    private static func write(_ field: HTTPField, into buffer: inout ByteBuffer) {
+        buffer.writeString(field.name.rawName)
+        buffer.writeStaticString(": ")
+        buffer.writeString(field.value)
+        buffer.writeStaticString("\r\n")
     }
 }

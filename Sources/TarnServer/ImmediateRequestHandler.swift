@@ -206,12 +206,18 @@ struct ImmediateAccounting {
     /// `head` with the request ID (the client's `X-Request-Id`, or a new one) and the common fields.
     func decorate(_ answerHead: HTTPResponse, for request: HTTPRequest) -> (HTTPResponse, requestID: String) {
         var head = answerHead
-        let id = request.headerFields[RequestIDMiddleware<APIRequestContext>.header] ?? RequestID().description
-        head.headerFields[RequestIDMiddleware<APIRequestContext>.header] = id
-        head.headerFields[HTTPField.Name("x-amz-request-id")!] = id
-        head.headerFields[.date] = HTTPDateCache.now()
-        head.headerFields[.server] = "tarn"
+        let (id, fields) = commonFields(for: request)
+        for field in fields { head.headerFields[field.name] = field.value }
         return (head, id)
+    }
+
+    private static let amzRequestID = HTTPField.Name("x-amz-request-id")!
+
+    /// The request ID and the fields `decorate` sets, in its order.
+    func commonFields(for request: HTTPRequest) -> (requestID: String, fields: [HTTPField]) {
+        let id = request.headerFields[RequestIDMiddleware<APIRequestContext>.header] ?? RequestID().description
+        return (id, [HTTPField(name: RequestIDMiddleware<APIRequestContext>.header, value: id), HTTPField(name: Self.amzRequestID, value: id),
+                     HTTPField(name: .date, value: HTTPDateCache.now()), HTTPField(name: .server, value: "tarn")])
     }
 
     func record(_ request: HTTPRequest, status: HTTPResponse.Status, start: UInt64, requestID: String) {

@@ -142,9 +142,16 @@ final class RawReadHandler: ChannelDuplexHandler {
     /// Writes the answer (not flushed); false, writing nothing, when it needs framing left to the encoder.
     private func write(_ answerHead: HTTPResponse, body: ByteBuffer?, to request: HTTPRequest, start: UInt64,
                        context: ChannelHandlerContext) -> Bool {
-        let (head, id) = accounting.decorate(answerHead, for: request)
+        // The common fields follow the answer's own, as `decorate` would add them; an answer
+        // that has one of them already (none does today) is decorated instead, in place.
+        var (id, fields) = accounting.commonFields(for: request)
+        var head = answerHead
+        if fields.contains(where: { answerHead.headerFields[$0.name] != nil }) {
+            (head, id) = accounting.decorate(answerHead, for: request)
+            fields = []
+        }
         var out = context.channel.allocator.buffer(capacity: 512 + (body?.readableBytes ?? 0))
-        guard HTTP1Wire.writeResponseHead(head, into: &out) else { return false }
+        guard HTTP1Wire.writeResponseHead(head, extra: fields, into: &out) else { return false }
         // One buffer, one write: a small body costs less to copy than a second iovec.
         if var body { out.writeBuffer(&body) }
         context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)

@@ -144,6 +144,13 @@ import Testing
                 for method in [HTTPMethod.GET, .HEAD] {
                     #expect(String(buffer: buffer) == (try nioResponseHead(response, method: method)), "\(status) \(f) \(method)")
                 }
+                // Extra fields are written as if appended to the response's own.
+                let extra = [HTTPField(name: .date, value: "Fri, 04 Dec 2026 03:56:06 GMT"), HTTPField(name: .server, value: "tarn")]
+                var appended = response
+                appended.headerFields.append(contentsOf: extra)
+                var withExtra = ByteBuffer()
+                #expect(HTTP1Wire.writeResponseHead(response, extra: extra, into: &withExtra))
+                #expect(String(buffer: withExtra) == (try nioResponseHead(appended, method: .GET)), "\(status) \(f) with extra fields")
             }
         }
     }
