@@ -65,7 +65,7 @@ final class RawReadHandler: ChannelDuplexHandler {
     private func answer(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
         var bytes = bytes
         var answered = false
-        defer { if answered { context.flush() } }
+        defer { if answered { flushAfterThisTick(context: context) } }
         while bytes.readableBytes > 0 {
             switch HTTP1Wire.parseRequestHead(bytes) {
             case .incomplete:
@@ -100,6 +100,21 @@ final class RawReadHandler: ChannelDuplexHandler {
                 bytes.moveReaderIndex(forwardBy: length)
             }
         }
+    }
+
+    /// Answers written but not flushed yet: `flushAfterThisTick` will.
+    private var flushScheduled = false
+
+    /// Flushes once the event loop has read and answered every connection that was ready in
+    /// this tick, not answer by answer: each flush wakes a client, which then competes for
+    /// the core this loop runs on, and on two cores that cost a 4 KiB GET a fifth of its CPU
+    /// in context switches inside the write. A close or the end of the client's input
+    /// flushes at once, so nothing written is dropped.
+    private func flushAfterThisTick(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.execute { bound.value.handler.flushNow(context: bound.value.context) }
     }
 
     private func passOn(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
@@ -157,6 +172,23 @@ final class RawReadHandler: ChannelDuplexHandler {
         context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
         accounting.record(request, status: head.status, start: start, requestID: id)
         return true
+    }
+
+    private func flushNow(context: ChannelHandlerContext) {
+        if flushScheduled {
+            flushScheduled = false
+            context.flush()
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed = event as? ChannelEvent { flushNow(context: context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        flushNow(context: context)
+        context.close(mode: mode, promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -53,8 +53,14 @@ import TarnS3
             + "Authorization: \(authorization)\r\n\r\n"
     }
 
-    /// Everything written out, as text.
+    /// Everything written out once the event loop ran its tasks (the flush among them), as text.
     private func written(_ channel: EmbeddedChannel) throws -> String {
+        channel.embeddedEventLoop.run()
+        return try flushed(channel)
+    }
+
+    /// What was flushed so far, as text.
+    private func flushed(_ channel: EmbeddedChannel) throws -> String {
         var out = ""
         while let part = try channel.readOutbound(as: IOData.self) {
             guard case let .byteBuffer(buffer) = part else { continue }
@@ -114,6 +120,22 @@ import TarnS3
             try channel.writeInbound(ByteBuffer(string: after))
             #expect(try written(channel).hasPrefix("HTTP/1.1 200 OK\r\n"))
             #expect(try passedOn(channel) == first + after)
+        }
+    }
+
+    @Test func flushesAfterTheTickOrAtOnceWhenTheInputOrConnectionCloses() throws {
+        for ending in ["tick", "input closed", "close"] {
+            let channel = try channel()
+            try channel.writeInbound(ByteBuffer(string: signed("GET", "/raw-reads/main/a.bin") + signed("HEAD", "/raw-reads/main/a.bin")))
+            // Answered, but not flushed until the loop has read every ready connection.
+            #expect(try flushed(channel).isEmpty)
+            switch ending {
+            case "tick": channel.embeddedEventLoop.run()
+            case "input closed": channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            default: _ = channel.close()
+            }
+            let out = try flushed(channel)
+            #expect(out.hasPrefix("HTTP/1.1 200 OK\r\n") && out.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 3, "\(ending)")
         }
     }
 }

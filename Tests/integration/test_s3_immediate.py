@@ -164,6 +164,21 @@ def test_a_connection_mixes_raw_reads_with_everything_else_in_order(tarn_url, s3
         assert r.next()[2] == b"second"
 
 
+def test_a_client_that_closes_its_side_after_asking_gets_every_answer(tarn_url, s3, repo):
+    # Raw reads are flushed after the event loop's tick; the end of the client's input flushes them at once.
+    bucket = repo.id
+    s3.put_object(Bucket=bucket, Key="main/h.txt", Body=b"half closed")
+    base = f"{tarn_url}/{bucket}/main"
+    u = urlparse(tarn_url)
+    for _ in range(20):
+        with socket.create_connection((u.hostname, u.port), timeout=30) as sock:
+            sock.sendall(raw_request(f"{base}/h.txt", "GET") + raw_request(f"{base}/h.txt", "HEAD"))
+            sock.shutdown(socket.SHUT_WR)
+            r = Responses(sock)
+            assert r.next()[2] == b"half closed"
+            assert r.next(head_only=True)[1]["content-length"] == "11"
+
+
 def test_reads_of_a_branch_see_a_delete_at_once(tarn_url, s3, repo):
     bucket = repo.id
     s3.put_object(Bucket=bucket, Key="main/gone.txt", Body=b"here")
