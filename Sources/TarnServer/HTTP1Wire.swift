@@ -153,7 +153,8 @@ enum HTTP1Wire {
     private static func write(_ field: HTTPField, into buffer: inout ByteBuffer) {
         buffer.writeString(field.name.rawName)
         buffer.writeStaticString(": ")
-        buffer.writeString(field.value)
+        // The stored bytes: `value` would make a String of them first.
+        field.withUnsafeBytesOfValue { buffer.writeBytes($0) }
         buffer.writeStaticString("\r\n")
     }
 }
