@@ -29,15 +29,30 @@ extension S3Gateway {
         fields[.connection].map { $0.lowercased() == "keep-alive" } ?? true
     }
 
+    /// An `Authorization` field, no body (`Content-Length` 0 at most, no `Transfer-Encoding`),
+    /// no `Expect`, a plain connection: checked in one pass over the fields, as this runs for
+    /// every small read.
+    static func plainBodilessFields(_ fields: HTTPFields) -> Bool {
+        var authorized = false
+        for field in fields {
+            switch field.name {
+            case .authorization: authorized = true
+            case .connection: if field.value.lowercased() != "keep-alive" { return false }
+            case .contentLength: if field.value != "0" { return false }
+            case .expect, .transferEncoding: return false
+            default: break
+            }
+        }
+        return authorized
+    }
+
     /// The whole answer to `head` but for its request-ID headers, or nil when the request
     /// should take the usual path. `localOnly` also leaves objects kept in S3 to it.
     public func answerImmediately(_ head: HTTPRequest, localOnly: Bool = false) -> ImmediateAnswer? {
         guard head.method == .get || head.method == .head, let target = head.path, !target.utf8.contains(UInt8(ascii: "?")) else {
             return nil
         }
-        let fields = head.headerFields
-        guard Self.plainConnection(fields), fields[.expect] == nil, fields[.transferEncoding] == nil,
-              (fields[.contentLength] ?? "0") == "0", fields[.authorization] != nil else { return nil }
+        guard Self.plainBodilessFields(head.headerFields) else { return nil }
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
         guard claims(request) else { return nil }
         let r = S3Request(request, domain: domain)
