@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TarnCore
 
@@ -69,5 +70,25 @@ import TarnCore
         #expect(try TreeCoding.decodeMetarange(bytes) == ranges)
         #expect(id == ContentHash.sha256Hex(bytes))
         #expect(throws: EngineError.self) { try TreeCoding.decodeMetarange(bytes + [0]) }
+    }
+}
+
+@Suite struct HTTPDateFormatTests {
+    @Test func rfc1123MatchesFoundationsFormatter() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        // The edges of the range, then a seeded walk through 1970-2100 (every weekday, month
+        // and two-digit field is met).
+        var times: [Int64] = [0, 59, 86_399, 951_782_400, 4_102_444_799]
+        var state: UInt64 = 20_261_204
+        for _ in 0..<2_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            times.append(Int64(state % 4_102_444_800))
+        }
+        for t in times {
+            #expect(HTTPDate.rfc1123(t) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(t))), "\(t)")
+        }
     }
 }
