@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(name: "tarn-bench", dependencies: ["TarnCore", "TarnMetadata", "TarnClient", .product(name: "Crypto", package: "swift-crypto")]),
         // Child process for the crash test: commits in a loop until it is killed.
         .executableTarget(name: "tarn-crash-helper", dependencies: ["TarnCore", "TarnMetadata"]),
-        .testTarget(name: "TarnCoreTests", dependencies: ["TarnCore"]),
+        .testTarget(name: "TarnCoreTests", dependencies: ["TarnCore", .product(name: "Crypto", package: "swift-crypto")]),
         // The S3 store is tested against a second Tarn (its S3 gateway) started as a child process.
         .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock", "tarn"]),
         .testTarget(name: "TarnClientTests", dependencies: ["TarnClient"]),

@@ -1,4 +1,5 @@
 import Testing
+import Crypto
 @testable import TarnCore
 
 /// The worked examples of AWS's "Signature Calculations for the Authorization Header"
@@ -102,5 +103,20 @@ import Testing
     @Test func hexIsLowerCaseUnlessAnyCaseIsAsked() {
         #expect(ContentHash.isHex("09af") && !ContentHash.isHex("09AF") && ContentHash.isHex("09AF", anyCase: true))
         #expect(!ContentHash.isHex("") && !ContentHash.isHex("0g", anyCase: true) && !ContentHash.isHex("0\u{10}", anyCase: true))
+    }
+}
+
+@Suite struct SigningKeyTests {
+    @Test func hmacMatchesSwiftCrypto() {
+        // Keys shorter than, as long as and longer than SHA-256's 64-byte block; texts across block edges.
+        for keyLength in [0, 1, 32, 63, 64, 65, 200] {
+            let key = SymmetricKey(data: (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) })
+            let signer = SigV4.SigningKey(key)
+            for textLength in [0, 1, 55, 56, 63, 64, 65, 119, 120, 300, 1_000] {
+                let text = String((0..<textLength).map { Character(Unicode.Scalar(UInt8(33 + ($0 * 7) % 90))) })
+                let expected = ContentHash.hex(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key))
+                #expect(signer.sign(text) == expected, "key \(keyLength) text \(textLength)")
+            }
+        }
     }
 }

@@ -131,7 +131,10 @@ public enum SigV4 {
 
     public static func stringToSign(amzDate: String, scope: Scope, canonicalRequest: String) -> String {
         var canonical = canonicalRequest
-        let digest = canonical.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        // SHA256 itself, not the generic `hash(data:)`: see `SigningKey`.
+        var hasher = SHA256()
+        canonical.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        let digest = hasher.finalize()
         return algorithm + "\n" + amzDate + "\n" + scope.text + "\n" + ContentHash.hex(digest)
     }
 
@@ -152,22 +155,42 @@ public enum SigV4 {
 
     /// A signing key with HMAC's padded key blocks already hashed: keying an HMAC was half the
     /// cost of a signature. Keep one per derived key and sign with it many times.
+    ///
+    /// HMAC (RFC 2104) is spelled out over `SHA256` rather than taken from swift-crypto's
+    /// `HMAC<SHA256>`: that type is generic and not specialised across the module boundary, and
+    /// its calls through witness tables and generic metadata cost five times the hashing itself
+    /// on a signed GET. `hmacMatchesSwiftCrypto` holds the two to the same codes.
     public final class SigningKey: @unchecked Sendable {
-        // Never mutated: `sign` copies it, and the hashers inside copy their state on write.
-        private let keyed: HMAC<SHA256>
+        // Never mutated: `sign` copies them, and a copied hasher copies its state on write.
+        private let inner: SHA256
+        private let outer: SHA256
         public let bytes: [UInt8]
 
         public init(_ key: SymmetricKey) {
-            keyed = HMAC<SHA256>(key: key)
             bytes = key.withUnsafeBytes { Array($0) }
+            var block = bytes.count > 64 ? Array(SHA256.hash(data: bytes)) : bytes
+            block += repeatElement(0, count: 64 - block.count)
+            var inner = SHA256(), outer = SHA256()
+            inner.update(data: block.map { $0 ^ 0x36 })
+            outer.update(data: block.map { $0 ^ 0x5c })
+            self.inner = inner
+            self.outer = outer
         }
 
-        /// Hex HMAC-SHA256 of `text`.
+        /// HMAC-SHA256 of `text`, as hex.
         public func sign(_ text: String) -> String {
             var text = text
-            var mac = keyed
-            text.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
-            return ContentHash.hex(mac.finalize())
+            return ContentHash.hex(text.withUTF8 { code(UnsafeRawBufferPointer($0)) })
+        }
+
+        /// HMAC-SHA256 of `bytes`.
+        public func code(_ bytes: UnsafeRawBufferPointer) -> SHA256.Digest {
+            var hasher = inner
+            hasher.update(bufferPointer: bytes)
+            let innerDigest = hasher.finalize()
+            var outerHasher = outer
+            innerDigest.withUnsafeBytes { outerHasher.update(bufferPointer: $0) }
+            return outerHasher.finalize()
         }
     }
 
