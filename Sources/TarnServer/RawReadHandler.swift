@@ -34,6 +34,8 @@ final class RawReadHandler: ChannelDuplexHandler {
     private var unread: ByteBuffer?
     /// A backend fetch is in flight.
     private var waiting = false
+    /// The client's input ended while a fetch was in flight: passed on after it.
+    private var inputClosedHeld = false
     /// A read the pipeline asked for while waiting or while the connection could not take more output.
     private var readHeld = false
 
@@ -140,7 +142,8 @@ final class RawReadHandler: ChannelDuplexHandler {
         guard context.channel.isActive, var bytes = unread else { unread = nil; return }
         unread = nil
         if let body, write(head, body: body, to: request, start: start, context: context) {
-            context.flush()
+            // Fetches that end together are answered in one tick and flushed after it.
+            flushAfterThisTick(context: context)
             bytes.moveReaderIndex(forwardBy: length)
             answer(bytes, context: context)
         } else {
@@ -148,6 +151,10 @@ final class RawReadHandler: ChannelDuplexHandler {
         }
         // What went on, now or after the answer, is delivered on a read's completion.
         if passing { context.fireChannelReadComplete() }
+        if !waiting, inputClosedHeld {
+            inputClosedHeld = false
+            userInboundEventTriggered(context: context, event: ChannelEvent.inputClosed)
+        }
         if !waiting, readHeld {
             readHeld = false
             read(context: context)
@@ -181,8 +188,25 @@ final class RawReadHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The end of the client's input goes on only once every request read before it is
+    /// answered or passed on: the next stages close a connection whose input ended while they
+    /// have nothing in progress, which would drop an answer still being fetched.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .inputClosed = event as? ChannelEvent { flushNow(context: context) }
+        guard case .inputClosed = event as? ChannelEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        flushNow(context: context)
+        if waiting {
+            inputClosedHeld = true
+            return
+        }
+        // A head that never completed is left to NIO's decoder, which answers it as malformed.
+        if !passing, let bytes = unread {
+            unread = nil
+            passOn(bytes, context: context)
+            context.fireChannelReadComplete()
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
