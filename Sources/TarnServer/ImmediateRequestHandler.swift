@@ -45,6 +45,8 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var waiting = false
     private var held: [HTTPRequestPart] = []
     private var readHeld = false
+    /// The client's input ended while waiting: passed on after the wait.
+    private var inputClosedHeld = false
 
     private struct Upload {
         let put: S3Gateway.ImmediatePut
@@ -167,11 +169,25 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         handle(.end(nil), context: context)
     }
 
+    /// The end of the client's input waits with the requests read before it: passed on while a
+    /// fetch or an upload is in flight, it would have the connection closed under its answer.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if waiting, case .inputClosed = event as? ChannelEvent {
+            inputClosedHeld = true
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     /// After a fetch or an upload: handles what arrived meanwhile, and reads on.
     private func resume(context: ChannelHandlerContext) {
         while !waiting, !held.isEmpty { handle(held.removeFirst(), context: context) }
         // What went on to the router is delivered on a read's completion.
         context.fireChannelReadComplete()
+        if !waiting, inputClosedHeld {
+            inputClosedHeld = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
         if !waiting, readHeld {
             readHeld = false
             context.read()

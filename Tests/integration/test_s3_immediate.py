@@ -177,6 +177,14 @@ def test_a_client_that_closes_its_side_after_asking_gets_every_answer(tarn_url, 
             r = Responses(sock)
             assert r.next()[2] == b"half closed"
             assert r.next(head_only=True)[1]["content-length"] == "11"
+    # The same after a small upload, which waits for its flush (or its backend) before it answers.
+    for i in range(5):
+        with socket.create_connection((u.hostname, u.port), timeout=30) as sock:
+            sock.sendall(raw_request(f"{base}/h{i}.txt", "PUT", b"put then closed") + raw_request(f"{base}/h{i}.txt", "GET"))
+            sock.shutdown(socket.SHUT_WR)
+            r = Responses(sock)
+            assert r.next()[0] == 200
+            assert r.next()[2] == b"put then closed"
 
 
 def test_reads_of_a_branch_see_a_delete_at_once(tarn_url, s3, repo):
