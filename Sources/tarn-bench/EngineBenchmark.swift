@@ -47,7 +47,7 @@ struct EngineBenchmark {
         let store = try SQLiteStore(path: dir.appendingPathComponent("tarn.sqlite").path)
         let engine = VersioningEngine(store: store)
         var report = Report()
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix(seed: 42)
         // With --quick every figure keeps its name ("1m", "100k") but is measured at a tenth
         // of the size; `entries` in the JSON says which.
         Report.note("tarn-bench engine: \(big) entries (\(quick ? "quick" : "full")), SQLite at \(dir.path)")
@@ -168,7 +168,7 @@ struct EngineBenchmark {
     /// `rounds` commits of 10 changes at random paths on a branch of `repo`; commit times and
     /// (parent, child) commit pairs.
     func tenChangeCommits(_ engine: VersioningEngine, repo: String, paths: [String],
-                          rng: inout SeededGenerator) throws -> (times: [Double], pairs: [(String, String)]) {
+                          rng: inout SplitMix) throws -> (times: [Double], pairs: [(String, String)]) {
         try engine.createBranch(repository: repo, name: "ten", from: "main")
         var times: [Double] = []
         var pairs: [(String, String)] = []

@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import Testing
+import TarnCore
 @testable import TarnServer
 
 /// `HTTP1Wire` against NIO's own HTTP/1 decoder and encoder, the path it stands in for: every
@@ -24,18 +25,6 @@ import Testing
 
     private func parsed(_ text: String) -> HTTP1Wire.Parsed { HTTP1Wire.parseRequestHead(ByteBuffer(string: text)) }
 
-    /// A deterministic generator, so a failure names a seed that repeats it.
-    private struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Requests built from parts a client sends, some of them ones this parser must refuse.
     private func randomRequest(_ rng: inout SplitMix) -> String {
         let methods = ["GET", "HEAD", "GET", "HEAD", "PUT", "DELETE", "get"]
@@ -54,7 +43,7 @@ import Testing
     }
 
     @Test func readsWhatNIOReadsOrLeavesItToNIO() throws {
-        var rng = SplitMix(state: 20_261_204)
+        var rng = SplitMix(seed: 20_261_204)
         var read = 0
         for _ in 0..<2_000 {
             let text = randomRequest(&rng)
