@@ -47,8 +47,8 @@ extension S3Gateway {
     }
 
     /// The whole answer to `head` but for its request-ID headers, or nil when the request
-    /// should take the usual path. `localOnly` also leaves objects kept in S3 to it.
-    public func answerImmediately(_ head: HTTPRequest, localOnly: Bool = false) -> ImmediateAnswer? {
+    /// should take the usual path.
+    public func answerImmediately(_ head: HTTPRequest) -> ImmediateAnswer? {
         guard head.method == .get || head.method == .head, let target = head.path, !target.utf8.contains(UInt8(ascii: "?")) else {
             return nil
         }
@@ -67,7 +67,7 @@ extension S3Gateway {
                     guard let bytes = try reader.readWholeNow() else { return nil }
                     body = .bytes(bytes)
                 } else {
-                    guard !localOnly, let read = catalog.prepareRemoteRead(entry, in: repository, range: answer.range, limit: ObjectReader.wholeReadLimit) else {
+                    guard let read = catalog.prepareRemoteRead(entry, in: repository, range: answer.range, limit: ObjectReader.wholeReadLimit) else {
                         return nil
                     }
                     body = .remote(read)
