@@ -12,7 +12,7 @@ import TarnCore
 /// checked at the end, and its checksum handed to `VerifiedBody` (which computes it). Any
 /// mismatch throws before the store publishes.
 struct AwsChunkedBody: AsyncSequence {
-    typealias Element = [UInt8]
+    typealias Element = ByteBuffer
     let base: RequestBody
     let principal: S3Principal
     let signed: Bool
@@ -59,7 +59,7 @@ struct AwsChunkedBody: AsyncSequence {
             }
         }
 
-        mutating func next() async throws -> [UInt8]? {
+        mutating func next() async throws -> ByteBuffer? {
             if finished { return nil }
             let header = try await line()
             let fields = header.split(separator: ";", maxSplits: 1)
@@ -68,12 +68,12 @@ struct AwsChunkedBody: AsyncSequence {
             var given: String?
             if fields.count == 2, fields[1].hasPrefix("chunk-signature=") { given = String(fields[1].dropFirst("chunk-signature=".count)) }
             while buffer.count - start < size { try await fill() }
-            let data = Array(buffer[start..<(start + size)])
+            let data = buffer.withUnsafeBytes { ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: $0[start..<(start + size)])) }
             start += size
             if body.signed {
                 guard let given else { throw S3Error.from(S3AuthError.signatureDoesNotMatch) }
                 let toSign = ["AWS4-HMAC-SHA256-PAYLOAD", body.principal.amzDate, body.principal.scope.text, previousSignature,
-                              SigV4.emptySHA256, ContentHash.sha256Hex(data)].joined(separator: "\n")
+                              SigV4.emptySHA256, data.withUnsafeReadableBytes { ContentHash.hex(SHA256.hash(data: $0)) }].joined(separator: "\n")
                 let expected = SigV4.sign(toSign, key: SymmetricKey(data: body.principal.signingKeyBytes))
                 guard SigV4.constantTimeEqual(expected, given) else { throw S3Error.from(S3AuthError.signatureDoesNotMatch) }
                 previousSignature = expected

@@ -16,7 +16,9 @@ extension S3Error: BodyRejection {}
 /// one (a part of an upload created with a checksum algorithm needs it) and is available in
 /// `computed` once the body ended.
 struct VerifiedBody: AsyncSequence {
-    typealias Element = [UInt8]
+    /// The connection's own buffers, uncopied: a store that keeps them (a backend upload's
+    /// channel) takes them as they are.
+    typealias Element = ByteBufferView
 
     enum Source {
         case plain(RequestBody)
@@ -49,15 +51,15 @@ struct VerifiedBody: AsyncSequence {
         var running: RunningChecksum?
         let computed: ComputedChecksum
 
-        mutating func next() async throws -> [UInt8]? {
-            let chunk: [UInt8]?
+        mutating func next() async throws -> ByteBufferView? {
+            let chunk: ByteBufferView?
             var trailer: String?
             switch base {
             case var .plain(it):
-                chunk = try await it.next().map { Array($0.readableBytesView) }
+                chunk = try await it.next()?.readableBytesView
                 base = .plain(it)
             case var .chunked(it):
-                chunk = try await it.next()
+                chunk = try await it.next()?.readableBytesView
                 trailer = it.trailerValue
                 base = .chunked(it)
             }

@@ -164,7 +164,7 @@ public final class S3BlockStore: BlockStore {
         do {
             var remaining = length
             while remaining > 0 {
-                let chunk = try await source.read(upTo: Int(min(remaining, 1 << 20)))
+                let chunk = try await source.readPiece(upTo: Int(min(remaining, 1 << 20)))
                 guard chunk.readableBytes > 0 else { throw BlockStoreError.incompleteBody("body ended \(remaining) bytes early") }
                 if endsBody && Int64(chunk.readableBytes) == remaining { try await source.expectEnd() }
                 try await channel.write(chunk)
@@ -410,9 +410,36 @@ struct BodySource<I: AsyncIteratorProtocol> where I.Element: Collection, I.Eleme
             pending = out.getSlice(at: out.readerIndex + limit, length: out.readableBytes - limit)!
             out = out.readSlice(length: limit)!
         }
-        out.withUnsafeReadableBytes { md5.update(bufferPointer: $0) }
-        count += Int64(out.readableBytes)
-        return out
+        return hashed(out)
+    }
+
+    /// The next piece of the body as it came, at most `limit` bytes and none only at the
+    /// end: a NIO buffer from the connection is handed on as it is. A stream to the backend
+    /// takes pieces of any size, and joining them first copied every byte of an upload once
+    /// more (a third of the copying in a 1 GiB PUT).
+    mutating func readPiece(upTo limit: Int) async throws -> ByteBuffer {
+        var out = pending
+        pending = ByteBuffer()
+        while out.readableBytes == 0 {
+            guard let chunk = try await iterator.next() else { return out }
+            if let view = chunk as? ByteBufferView {
+                out = ByteBuffer(view)
+            } else {
+                out = allocator.buffer(capacity: chunk.count)
+                out.writeBytes(chunk)
+            }
+        }
+        if out.readableBytes > limit {
+            pending = out.getSlice(at: out.readerIndex + limit, length: out.readableBytes - limit)!
+            out = out.readSlice(length: limit)!
+        }
+        return hashed(out)
+    }
+
+    private mutating func hashed(_ piece: ByteBuffer) -> ByteBuffer {
+        piece.withUnsafeReadableBytes { md5.update(bufferPointer: $0) }
+        count += Int64(piece.readableBytes)
+        return piece
     }
 
     /// Reads on to the end of the body, which must come now: a body that verifies itself (a
