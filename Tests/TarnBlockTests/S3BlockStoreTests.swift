@@ -133,6 +133,35 @@ struct S3Fixture {
         #expect(middle == Array(body.allBytes[(5 << 20 - 3)...(5 << 20 + 3)]))
     }
 
+    /// Calls made one after another reuse the same curl handles as they were left: each must
+    /// still go out as its own method. A HEAD's no-body or a DELETE's custom method left on a
+    /// handle would make the next GET answer nothing and the next PUT delete.
+    @Test(arguments: Backend.allCases)
+    func callsInTurnKeepTheirOwnMethod(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        let small = Chunks(count: 1, chunkSize: 3000), large = Chunks(count: 6, chunkSize: 1 << 20)
+        for round in 0..<3 {
+            let a = try await f.store.put(namespace: f.namespace, body: small)
+            #expect(try await f.store.size(namespace: f.namespace, address: a.physicalAddress) == 3000)
+            #expect(try await readAll(f.store.get(namespace: f.namespace, address: a.physicalAddress, range: nil)) == small.allBytes)
+            try await f.store.delete(namespace: f.namespace, address: a.physicalAddress)
+            let b = try await f.store.put(namespace: f.namespace, body: small)
+            #expect(try await readAll(f.store.get(namespace: f.namespace, address: b.physicalAddress, range: 10...19))
+                    == Array(small.allBytes[10...19]))
+            await #expect(throws: BlockStoreError.notFound(a.physicalAddress)) {
+                try await f.store.size(namespace: f.namespace, address: a.physicalAddress)
+            }
+            #expect(try await readAll(f.store.get(namespace: f.namespace, address: b.physicalAddress, range: nil)) == small.allBytes)
+            if round == 1 {
+                // A multipart upload (POST, PUTs of parts, POST) and a streamed read in between.
+                let c = try await f.store.put(namespace: f.namespace, body: large, size: 6 << 20)
+                #expect(try await f.store.size(namespace: f.namespace, address: c.physicalAddress) == 6 << 20)
+                #expect(try await readAll(f.store.get(namespace: f.namespace, address: c.physicalAddress, range: nil)) == large.allBytes)
+                try await f.store.delete(namespace: f.namespace, address: c.physicalAddress)
+            }
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aBodyOfTheWrongLengthIsRefused(on backend: Backend) async throws {
         let f = try await S3Fixture(backend)

@@ -67,11 +67,17 @@ final class CurlClient: @unchecked Sendable {
     /// to resume.
     private var starting: [Transfer] = []
     private var resuming: [Transfer] = []
+    /// Whether the wake-up was signalled since the thread last took the queues: the work
+    /// queued after that one signal is taken with it, so it needs no write of its own (the
+    /// way NIO's event loops coalesce their own wake-ups).
+    private var wakePending = false
     private let lock = NSLock()
-    /// Owned by the curl thread: transfers in progress by easy handle, idle easy handles,
-    /// and when curl wants to be called for its timeouts (nil: no timer).
+    /// Owned by the curl thread: transfers in progress by easy handle, idle easy handles
+    /// (configured, by buffer size: see `begin`), and when curl wants to be called for its
+    /// timeouts (nil: no timer).
     private var running: [UnsafeMutableRawPointer: Transfer] = [:]
     private var idle: [UnsafeMutableRawPointer] = []
+    private var idleLarge: [UnsafeMutableRawPointer] = []
     fileprivate var timerDeadline: UInt64?
     /// What one wait reports (descriptors and curl's readiness flags), kept between turns.
     private var readyFDs = [Int32](repeating: 0, count: 64), readyFlags = [Int32](repeating: 0, count: 64)
@@ -119,7 +125,7 @@ final class CurlClient: @unchecked Sendable {
     }
 
     deinit {
-        for h in idle { curl_easy_cleanup(h) }
+        for h in idle + idleLarge { curl_easy_cleanup(h) }
         curl_multi_cleanup(multi)
         close(wakeup)
         close(epoll)
@@ -138,14 +144,21 @@ final class CurlClient: @unchecked Sendable {
     func start(_ call: HTTPCall, stream: ByteChannel? = nil, onHeaders: (@Sendable (Int, [String: String]) -> Void)? = nil,
                complete: @escaping @Sendable (Result<HTTPReply, CurlFailure>) -> Void) {
         let transfer = Transfer(client: self, call: call, stream: stream, onHeaders: onHeaders, complete: complete)
-        lock.withLock { starting.append(transfer) }
-        tarn_wakeup_signal(wakeup)
+        let signal = lock.withLock { starting.append(transfer); return takeWake() }
+        if signal { tarn_wakeup_signal(wakeup) }
     }
 
     /// Asks the curl thread to resume `transfer` (from a channel's wake-up, any thread).
     fileprivate func resume(_ transfer: Transfer) {
-        lock.withLock { resuming.append(transfer) }
-        tarn_wakeup_signal(wakeup)
+        let signal = lock.withLock { resuming.append(transfer); return takeWake() }
+        if signal { tarn_wakeup_signal(wakeup) }
+    }
+
+    /// Whether the caller, having queued work, must signal the wake-up. Called with the lock held.
+    private func takeWake() -> Bool {
+        if wakePending { return false }
+        wakePending = true
+        return true
     }
 
     // MARK: the curl thread
@@ -160,6 +173,7 @@ final class CurlClient: @unchecked Sendable {
         var active: Int32 = 0
         let (start, resume) = lock.withLock { () -> ([Transfer], [Transfer]) in
             defer { starting.removeAll(keepingCapacity: true); resuming.removeAll(keepingCapacity: true) }
+            wakePending = false
             return (starting, resuming)
         }
         for transfer in start { begin(transfer) }
@@ -189,8 +203,28 @@ final class CurlClient: @unchecked Sendable {
         }
     }
 
+    /// Idle handles kept, small and large: a large one holds curl's two 1 MiB buffers.
+    static let idleHandles = 64, idleLargeHandles = 8
+
+    /// Whether `transfer` moves a body big enough for 1 MiB buffers: fewer callbacks and
+    /// syscalls per MB. Not every small call: its handle would hold them while idle.
+    private static func large(_ transfer: Transfer) -> Bool {
+        transfer.stream != nil || transfer.call.body.length > 1 << 20
+    }
+
+    /// Takes an idle handle of the transfer's size (or makes one, configured once for all
+    /// its transfers), sets what is the transfer's own and starts it. Handles are reused as
+    /// they are, not reset: a reset dropped curl's buffers and strings and ~20 options that
+    /// were set again for the next transfer, a sixth of the curl thread's allocations.
     private func begin(_ transfer: Transfer) {
-        let h = idle.popLast() ?? curl_easy_init()!
+        let large = Self.large(transfer)
+        let h: UnsafeMutableRawPointer
+        if let reused = large ? idleLarge.popLast() : idle.popLast() {
+            h = reused
+        } else {
+            h = curl_easy_init()!
+            configureOnce(h, large: large)
+        }
         transfer.handle = h
         configure(h, for: transfer)
         running[h] = transfer
@@ -208,16 +242,19 @@ final class CurlClient: @unchecked Sendable {
         } else {
             outcome = .success(HTTPReply(status: tarn_curl_response_code(h), headers: transfer.headers, body: transfer.collected))
         }
-        curl_easy_reset(h)
-        if idle.count < 64 { idle.append(h) } else { curl_easy_cleanup(h) }
+        // The header list is freed with its transfer: the handle must not point at it.
+        tarn_curl_setopt_slist(h, CURLOPT_HTTPHEADER, nil)
+        if Self.large(transfer) {
+            if idleLarge.count < Self.idleLargeHandles { idleLarge.append(h) } else { curl_easy_cleanup(h) }
+        } else {
+            if idle.count < Self.idleHandles { idle.append(h) } else { curl_easy_cleanup(h) }
+        }
         transfer.handle = nil
         transfer.complete(outcome)
     }
 
-    private func configure(_ h: UnsafeMutableRawPointer, for transfer: Transfer) {
-        let call = transfer.call
-        let opaque = Unmanaged.passUnretained(transfer).toOpaque()
-        tarn_curl_setopt_str(h, CURLOPT_URL, call.url)
+    /// What every transfer of a handle shares.
+    private func configureOnce(_ h: UnsafeMutableRawPointer, large: Bool) {
         tarn_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         tarn_curl_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         tarn_curl_setopt_long(h, CURLOPT_TCP_NODELAY, 1)
@@ -227,18 +264,29 @@ final class CurlClient: @unchecked Sendable {
         tarn_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 1)
         tarn_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, Int(stallTimeout)))
         tarn_curl_setopt_long(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 1000)
-        if transfer.stream != nil || call.body.length > 1 << 20 {
-            // Big buffers for big bodies: fewer callbacks and syscalls per MB. Not for every
-            // small call: curl allocates them anew after each reset.
+        if large {
             tarn_curl_setopt_long(h, CURLOPT_BUFFERSIZE, 1 << 20)
             tarn_curl_setopt_long(h, CURLOPT_UPLOAD_BUFFERSIZE, 1 << 20)
         }
         tarn_curl_setopt_data_cb(h, CURLOPT_HEADERFUNCTION, headerCallback)
-        tarn_curl_setopt_ptr(h, CURLOPT_HEADERDATA, opaque)
         tarn_curl_setopt_data_cb(h, CURLOPT_WRITEFUNCTION, writeCallback)
+        tarn_curl_setopt_data_cb(h, CURLOPT_READFUNCTION, readCallback)
+    }
+
+    /// What is the transfer's own. The method is set from a plain GET each time
+    /// (`CURLOPT_HTTPGET` clears the previous transfer's upload, POST and no-body settings),
+    /// and a custom method is cleared when there is none.
+    private func configure(_ h: UnsafeMutableRawPointer, for transfer: Transfer) {
+        let call = transfer.call
+        let opaque = Unmanaged.passUnretained(transfer).toOpaque()
+        tarn_curl_setopt_str(h, CURLOPT_URL, call.url)
+        tarn_curl_setopt_ptr(h, CURLOPT_HEADERDATA, opaque)
         tarn_curl_setopt_ptr(h, CURLOPT_WRITEDATA, opaque)
+        tarn_curl_setopt_ptr(h, CURLOPT_READDATA, opaque)
 
         let length = call.body.length
+        tarn_curl_setopt_long(h, CURLOPT_HTTPGET, 1)
+        tarn_curl_setopt_str(h, CURLOPT_CUSTOMREQUEST, nil)
         switch call.method {
         case "GET": break
         case "HEAD": tarn_curl_setopt_long(h, CURLOPT_NOBODY, 1)
@@ -249,10 +297,6 @@ final class CurlClient: @unchecked Sendable {
             tarn_curl_setopt_long(h, CURLOPT_POST, 1)
             tarn_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(length))
         default: tarn_curl_setopt_str(h, CURLOPT_CUSTOMREQUEST, call.method)
-        }
-        if call.method == "PUT" || call.method == "POST" {
-            tarn_curl_setopt_data_cb(h, CURLOPT_READFUNCTION, readCallback)
-            tarn_curl_setopt_ptr(h, CURLOPT_READDATA, opaque)
         }
         var headers = call.headers
         // A streamed body asks first, so a refusal (a 503 to retry) comes before any byte is
