@@ -145,11 +145,12 @@ extension Authenticator {
         var request = r
         request.query = query
         // The signing key changes once a day per access key: derive it once, not per request.
-        let key = openedSecrets.signingKey(keyID, scope: scope.text) {
+        let scopeText = scope.text
+        let key = openedSecrets.signingKey(keyID, scope: scopeText) {
             SigV4.SigningKey(SigV4.signingKey(secret: secret, scope: scope))
         }
-        let canonical = SigV4.canonicalRequest(request, signedHeaders: signedHeaders, payloadHash: payloadHash)
-        let expected = key.sign(SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
+        let expected = SigV4.signature(request, signedHeaders: signedHeaders, payloadHash: payloadHash, amzDate: amzDate,
+                                       scopeText: scopeText, key: key)
         guard SigV4.constantTimeEqual(expected, given) else { throw .signatureDoesNotMatch }
         return S3Principal(user: user, accessKeyID: keyID, payloadHash: payloadHash, scope: scope, amzDate: amzDate,
                            seedSignature: expected, signingKeyBytes: key.bytes)

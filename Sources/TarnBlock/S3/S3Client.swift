@@ -12,9 +12,20 @@ import Glibc
 final class S3Client: @unchecked Sendable {
     let settings: S3Settings
     private let curl: CurlClient
-    /// The signing key of the current day (derived once a day, not per request).
-    private var key: (scope: SigV4.Scope, key: SigV4.SigningKey)?
+    /// The signing key of the current day (derived once a day, not per request), with its
+    /// scope's text and what the Authorization field starts with.
+    private var key: SigningState?
+    /// The last second's `x-amz-date` (made once a second, not per request).
+    private var lastStamp: (second: Int, day: String, stamp: String)?
     private let keyLock = NSLock()
+
+    private struct SigningState {
+        var scope: SigV4.Scope
+        var scopeText: String
+        var key: SigV4.SigningKey
+        /// `AWS4-HMAC-SHA256 Credential=<key id>/<scope>, SignedHeaders=`.
+        var authorizationPrefix: String
+    }
 
     /// The endpoint's parts, parsed once: URLComponents per request cost more than the
     /// signature.
@@ -45,8 +56,8 @@ final class S3Client: @unchecked Sendable {
 
     // MARK: signing
 
-    private static func amzDate(_ now: Date) -> (day: String, stamp: String) {
-        var t = time_t(now.timeIntervalSince1970)
+    private static func amzDate(_ t: time_t) -> (day: String, stamp: String) {
+        var t = t
         var parts = tm()
         gmtime_r(&t, &parts)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
@@ -54,12 +65,27 @@ final class S3Client: @unchecked Sendable {
         return (day, "\(day)T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z")
     }
 
-    private func signingKey(day: String) -> (SigV4.Scope, SigV4.SigningKey) {
-        if let k = keyLock.withLock({ key }), k.scope.date == day { return (k.scope, k.key) }
-        let scope = SigV4.Scope(date: day, region: settings.region, service: "s3")
-        let k = SigV4.SigningKey(SigV4.signingKey(secret: settings.secretAccessKey, scope: scope))
-        keyLock.withLock { key = (scope, k) }
-        return (scope, k)
+    /// The current `x-amz-date` and the signing state of its day.
+    private func signingState() -> (stamp: String, state: SigningState) {
+        let second = time(nil)
+        let cached = keyLock.withLock { () -> (String, SigningState)? in
+            guard let last = lastStamp, last.second == second, let key, key.scope.date == last.day else { return nil }
+            return (last.stamp, key)
+        }
+        if let cached { return cached }
+        let (day, stamp) = Self.amzDate(second)
+        var state = keyLock.withLock { key }
+        if state?.scope.date != day {
+            let scope = SigV4.Scope(date: day, region: settings.region, service: "s3")
+            state = SigningState(scope: scope, scopeText: scope.text,
+                                 key: SigV4.SigningKey(SigV4.signingKey(secret: settings.secretAccessKey, scope: scope)),
+                                 authorizationPrefix: "\(SigV4.algorithm) Credential=\(settings.accessKeyID)/\(scope.text), SignedHeaders=")
+        }
+        keyLock.withLock {
+            lastStamp = (second, day, stamp)
+            key = state
+        }
+        return (stamp, state!)
     }
 
     /// The signed HTTP call for `r`, made fresh for each attempt (the date is signed).
@@ -70,8 +96,7 @@ final class S3Client: @unchecked Sendable {
         var host = endpointHost, path = endpointPath
         if pathStyle { path += "/" + r.bucket } else { host = r.bucket + "." + host }
         if !r.key.isEmpty || pathStyle == false { path += "/" + r.key }
-        let (day, stamp) = Self.amzDate(Date())
-        let (scope, key) = signingKey(day: day)
+        let (stamp, signing) = signingState()
         var headers = r.headers
         headers["host"] = host
         headers["x-amz-date"] = stamp
@@ -82,10 +107,9 @@ final class S3Client: @unchecked Sendable {
         }
         let request = SigV4.Request(method: r.method, path: path, query: r.query, headers: headers)
         let names = headers.keys.sorted()
-        let canonical = SigV4.canonicalRequest(request, signedHeaders: names, payloadHash: headers["x-amz-content-sha256"]!)
-        let signature = key.sign(SigV4.stringToSign(amzDate: stamp, scope: scope, canonicalRequest: canonical))
-        headers["authorization"] = "\(SigV4.algorithm) Credential=\(settings.accessKeyID)/\(scope.text), "
-            + "SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)"
+        let signature = SigV4.signature(request, signedHeaders: names, payloadHash: headers["x-amz-content-sha256"]!,
+                                        amzDate: stamp, scopeText: signing.scopeText, key: signing.key)
+        headers["authorization"] = signing.authorizationPrefix + names.joined(separator: ";") + ", Signature=" + signature
         var url = "\(scheme)://\(host)\(SigV4.uriEncode(path, keepSlash: true))"
         if !r.query.isEmpty { url += "?" + SigV4.canonicalQuery(r.query) }
         return HTTPCall(method: r.method, url: url, headers: headers, body: r.body)

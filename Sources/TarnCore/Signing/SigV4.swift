@@ -104,6 +104,10 @@ public enum SigV4 {
     /// Built as bytes in one buffer: joining strings per part and per header was most of
     /// the cost of checking a request's signature (and of signing each backend request).
     public static func canonicalRequest(_ r: Request, signedHeaders: [String], payloadHash: String) -> String {
+        String(decoding: canonicalRequestBytes(r, signedHeaders: signedHeaders, payloadHash: payloadHash), as: UTF8.self)
+    }
+
+    static func canonicalRequestBytes(_ r: Request, signedHeaders: [String], payloadHash: String) -> [UInt8] {
         let newline = UInt8(ascii: "\n")
         var out = [UInt8]()
         out.reserveCapacity(512)
@@ -126,7 +130,49 @@ public enum SigV4 {
         }
         out.append(newline)
         out += payloadHash.utf8
-        return String(decoding: out, as: UTF8.self)
+        return out
+    }
+
+    /// The signature of `r` under `key`, as hex: what `key.sign(stringToSign(…,
+    /// canonicalRequest(…)))` gives, built as bytes with no string between the steps
+    /// (those strings were a fifth of the allocations of a forwarded GET, made twice: once
+    /// checking the client's signature, once signing the backend request).
+    public static func signature(_ r: Request, signedHeaders: [String], payloadHash: String, amzDate: String,
+                                 scopeText: String, key: SigningKey) -> String {
+        let digest = canonicalRequestBytes(r, signedHeaders: signedHeaders, payloadHash: payloadHash).withUnsafeBytes {
+            var hasher = SHA256()
+            hasher.update(bufferPointer: $0)
+            return hasher.finalize()
+        }
+        var text = [UInt8]()
+        text.reserveCapacity(algorithm.utf8.count + amzDate.utf8.count + scopeText.utf8.count + 67)
+        text += algorithm.utf8
+        text.append(UInt8(ascii: "\n"))
+        text += amzDate.utf8
+        text.append(UInt8(ascii: "\n"))
+        text += scopeText.utf8
+        text.append(UInt8(ascii: "\n"))
+        digest.withUnsafeBytes { appendHex($0, to: &text) }
+        return text.withUnsafeBytes { bytes in
+            key.code(bytes).withUnsafeBytes { code in
+                String(unsafeUninitializedCapacity: 64) { out in
+                    for (i, b) in code.enumerated() {
+                        out[2 * i] = lowerHex[Int(b >> 4)]
+                        out[2 * i + 1] = lowerHex[Int(b & 0xF)]
+                    }
+                    return 64
+                }
+            }
+        }
+    }
+
+    private static let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private static func appendHex(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        for b in bytes {
+            out.append(lowerHex[Int(b >> 4)])
+            out.append(lowerHex[Int(b & 0xF)])
+        }
     }
 
     public static func stringToSign(amzDate: String, scope: Scope, canonicalRequest: String) -> String {
