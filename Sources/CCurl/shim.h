@@ -42,14 +42,16 @@ static inline CURLMcode tarn_curl_multi_max_connections(CURLM *m, long n) {
 
 static inline int tarn_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
-/* Watches `fd` for what curl asked (CURL_POLL_IN, _OUT, _INOUT), or stops (CURL_POLL_REMOVE). */
-static inline int tarn_epoll_watch(int ep, int fd, int what) {
+/* Watches `fd` for what curl asked (CURL_POLL_IN, _OUT, _INOUT), or stops (CURL_POLL_REMOVE).
+   `registered` says whether the caller believes `fd` is in the set: one call then does it,
+   and a wrong belief (a descriptor closed and its number reused) costs a second. */
+static inline int tarn_epoll_watch(int ep, int fd, int what, int registered) {
     if (what == CURL_POLL_REMOVE) return epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
     struct epoll_event ev = {0};
     ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
     ev.data.fd = fd;
-    if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
-    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    if (epoll_ctl(ep, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
+    return epoll_ctl(ep, registered ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
 }
 
 /* Waits up to `timeout_ms` and fills `fds` and `flags` (CURL_CSELECT_IN, _OUT, _ERR) for at

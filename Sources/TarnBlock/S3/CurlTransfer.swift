@@ -78,6 +78,8 @@ final class CurlClient: @unchecked Sendable {
     private var running: [UnsafeMutableRawPointer: Transfer] = [:]
     private var idle: [UnsafeMutableRawPointer] = []
     private var idleLarge: [UnsafeMutableRawPointer] = []
+    /// The sockets in the epoll set and what for (curl says when to add and remove them).
+    private var watched: [Int32: Int32] = [:]
     fileprivate var timerDeadline: UInt64?
     /// What one wait reports (descriptors and curl's readiness flags), kept between turns.
     private var readyFDs = [Int32](repeating: 0, count: 64), readyFlags = [Int32](repeating: 0, count: 64)
@@ -164,7 +166,13 @@ final class CurlClient: @unchecked Sendable {
     // MARK: the curl thread
 
     fileprivate func watch(_ socket: Int32, _ what: Int32) {
-        tarn_epoll_watch(epoll, socket, what)
+        // curl moves a transfer's socket from out to in and removes it when the transfer ends;
+        // trying a change before an add spent a failed syscall on every transfer.
+        let remove = what == CURL_POLL_REMOVE
+        let current = watched[socket]
+        if current == what { return }
+        tarn_epoll_watch(epoll, socket, what, remove || current != nil ? 1 : 0)
+        watched[socket] = remove ? nil : what
     }
 
     /// One turn of the curl thread: start and resume what was asked for, wait for a socket,
