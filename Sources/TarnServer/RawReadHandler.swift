@@ -11,8 +11,8 @@ import TarnS3
 /// conversions to and from HTTP types and the response encoder; this stage spends a fraction.
 ///
 /// An object kept in S3 is fetched by one backend GET the event loop starts and is called back
-/// from; meanwhile the connection is not read, and what was read waits here. A fetch that
-/// fails leaves its request to the next stages, which retry and report errors.
+/// from; meanwhile what the connection sends (up to `readAheadWhileWaiting`) waits here. A
+/// fetch that fails leaves its request to the next stages, which retry and report errors.
 ///
 /// The first request this stage does not answer — another operation, a body, anything the
 /// narrow parser refuses, an error — goes on to NIO's decoder with every byte after it, and
@@ -220,9 +220,16 @@ final class RawReadHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    /// What a connection may send ahead while a fetch is in flight and still be read. Not
+    /// reading it at all meanwhile made NIO take the socket out of its epoll set and put it
+    /// back for every fetched answer: two `epoll_ctl` calls per GET, for clients that send
+    /// nothing until they have their answer.
+    static let readAheadWhileWaiting = 64 << 10
+
     /// A client that sends requests without reading the answers is not read until it does.
     func read(context: ChannelHandlerContext) {
-        if !passing && (waiting || !context.channel.isWritable) {
+        let full = waiting && (unread?.readableBytes ?? 0) >= Self.readAheadWhileWaiting
+        if !passing && (full || !context.channel.isWritable) {
             readHeld = true
         } else {
             context.read()

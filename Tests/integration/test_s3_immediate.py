@@ -164,6 +164,28 @@ def test_a_connection_mixes_raw_reads_with_everything_else_in_order(tarn_url, s3
         assert r.next()[2] == b"second"
 
 
+def test_many_reads_sent_ahead_are_answered_in_order(tarn_url, s3, repo):
+    # More than the raw stage reads ahead while an answer is being fetched (64 KiB): the
+    # connection stops being read once that much waits, and every answer still comes, in order.
+    bucket = repo.id
+    for i in range(10):
+        s3.put_object(Bucket=bucket, Key=f"main/ahead/{i}.txt", Body=f"object {i} ".encode() * (i + 1))
+    base = f"{tarn_url}/{bucket}/main/ahead"
+    order = [(n * 7) % 10 for n in range(400)]
+    batch = b"".join(raw_request(f"{base}/{i}.txt", "GET") for i in order)
+    assert len(batch) > 2 * 65536
+    u = urlparse(tarn_url)
+    with socket.create_connection((u.hostname, u.port), timeout=60) as sock:
+        with ThreadPoolExecutor(1) as pool:
+            # Sent from another thread while this one reads, so that neither side blocks the other.
+            sending = pool.submit(sock.sendall, batch)
+            r = Responses(sock)
+            for i in order:
+                status, _, body = r.next()
+                assert status == 200 and body == f"object {i} ".encode() * (i + 1)
+            sending.result()
+
+
 def test_a_client_that_closes_its_side_after_asking_gets_every_answer(tarn_url, s3, repo):
     # Raw reads are flushed after the event loop's tick; the end of the client's input flushes them at once.
     bucket = repo.id
