@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from conftest import ADMIN_KEY_ID, ADMIN_SECRET, TarnProcess
+from s3backends import rss_kib
 
 
 def s3_client(url, secret=ADMIN_SECRET):
@@ -369,6 +370,54 @@ def test_aws_chunked_unsigned_with_crc32_trailer(tarn_url, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="main/trailer-ok.bin")["Body"].read() == data
     with pytest.raises(botocore.exceptions.ClientError):
         s3.head_object(Bucket=bucket, Key="main/trailer-badcrc.bin")
+
+
+def test_a_large_aws_chunked_upload_streams_in_bounded_memory(data_dir):
+    # What new AWS SDKs send by default (a checksum trailer): 256 MiB in 64 KiB chunks, written
+    # in pieces that never line up with the chunks. The decoder once gathered the whole body.
+    import base64
+    import socket
+    import zlib
+    server = TarnProcess(data_dir)
+    try:
+        s3 = s3_client(server.url)
+        requests.post(server.url + "/api/v1/repositories", auth=(ADMIN_KEY_ID, ADMIN_SECRET),
+                      json={"name": "chunked", "storage_namespace": "local://chunked"}).raise_for_status()
+        chunk, count = os.urandom(65536), 4096
+        crc = 0
+        for _ in range(count):
+            crc = zlib.crc32(chunk, crc)
+        trailer = f"0\r\nx-amz-checksum-crc32:{base64.b64encode(crc.to_bytes(4, 'big')).decode()}\r\n\r\n".encode()
+        piece = b"10000\r\n" + chunk + b"\r\n"
+        url = f"{server.url}/chunked/main/big.bin"
+        headers = _signed_headers(url, "PUT", {"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                                               "x-amz-trailer": "x-amz-checksum-crc32", "Content-Encoding": "aws-chunked",
+                                               "x-amz-decoded-content-length": str(len(chunk) * count)})
+        headers["Content-Length"] = str(len(piece) * count + len(trailer))
+        host, port = server.url.split("//")[1].split(":")
+        pid = server.proc.pid
+        baseline = peak = rss_kib(pid)
+        with socket.create_connection((host, int(port)), timeout=120) as sock:
+            sock.sendall(f"PUT /chunked/main/big.bin HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
+                         + "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode() + b"\r\n")
+            pending = b""
+            for i in range(count):
+                pending += piece
+                while len(pending) >= 100003:
+                    sock.sendall(pending[:100003])
+                    pending = pending[100003:]
+                if i % 256 == 0:
+                    peak = max(peak, rss_kib(pid))
+            sock.sendall(pending + trailer)
+            status = sock.recv(4096).split(b"\r\n")[0]
+        assert status == b"HTTP/1.1 200 OK", status
+        assert (peak - baseline) / 1024 <= 64, f"RSS grew {(peak - baseline) / 1024:.1f} MB"
+        digest = hashlib.md5()
+        for _ in range(count):
+            digest.update(chunk)
+        assert s3.head_object(Bucket="chunked", Key="main/big.bin")["ETag"] == f'"{digest.hexdigest()}"'
+    finally:
+        assert server.stop() == 0
 
 
 def test_presigned_get_and_put_sigv2_and_sigv4(tarn_url, s3, bucket):
