@@ -78,8 +78,8 @@ final class CurlClient: @unchecked Sendable {
     private var running: [UnsafeMutableRawPointer: Transfer] = [:]
     private var idle: [UnsafeMutableRawPointer] = []
     private var idleLarge: [UnsafeMutableRawPointer] = []
-    /// The sockets in the epoll set and what for (curl says when to add and remove them).
-    private var watched: [Int32: Int32] = [:]
+    /// The sockets in the epoll set (curl says when to add and remove them).
+    private var watched: Set<Int32> = []
     fileprivate var timerDeadline: UInt64?
     /// What one wait reports (descriptors and curl's readiness flags), kept between turns.
     private var readyFDs = [Int32](repeating: 0, count: 64), readyFlags = [Int32](repeating: 0, count: 64)
@@ -168,11 +168,11 @@ final class CurlClient: @unchecked Sendable {
     fileprivate func watch(_ socket: Int32, _ what: Int32) {
         // curl moves a transfer's socket from out to in and removes it when the transfer ends;
         // trying a change before an add spent a failed syscall on every transfer.
+        // (curl says remove before it closes a socket; were an entry ever stale, its number
+        // reused, the call after a failed one still does it.)
         let remove = what == CURL_POLL_REMOVE
-        let current = watched[socket]
-        if current == what { return }
-        tarn_epoll_watch(epoll, socket, what, remove || current != nil ? 1 : 0)
-        watched[socket] = remove ? nil : what
+        tarn_epoll_watch(epoll, socket, what, remove || watched.contains(socket) ? 1 : 0)
+        if remove { watched.remove(socket) } else { watched.insert(socket) }
     }
 
     /// One turn of the curl thread: start and resume what was asked for, wait for a socket,

@@ -152,28 +152,14 @@ public enum SigV4 {
         text.append(UInt8(ascii: "\n"))
         text += scopeText.utf8
         text.append(UInt8(ascii: "\n"))
-        digest.withUnsafeBytes { appendHex($0, to: &text) }
-        return text.withUnsafeBytes { bytes in
-            key.code(bytes).withUnsafeBytes { code in
-                String(unsafeUninitializedCapacity: 64) { out in
-                    for (i, b) in code.enumerated() {
-                        out[2 * i] = lowerHex[Int(b >> 4)]
-                        out[2 * i + 1] = lowerHex[Int(b & 0xF)]
-                    }
-                    return 64
-                }
-            }
+        for b in digest {
+            text.append(lowerHex[Int(b >> 4)])
+            text.append(lowerHex[Int(b & 0xF)])
         }
+        return ContentHash.hex(text.withUnsafeBytes { key.code($0) })
     }
 
     private static let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)
-
-    private static func appendHex(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        for b in bytes {
-            out.append(lowerHex[Int(b >> 4)])
-            out.append(lowerHex[Int(b & 0xF)])
-        }
-    }
 
     public static func stringToSign(amzDate: String, scope: Scope, canonicalRequest: String) -> String {
         var canonical = canonicalRequest
