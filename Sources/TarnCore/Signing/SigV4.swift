@@ -152,14 +152,9 @@ public enum SigV4 {
         text.append(UInt8(ascii: "\n"))
         text += scopeText.utf8
         text.append(UInt8(ascii: "\n"))
-        for b in digest {
-            text.append(lowerHex[Int(b >> 4)])
-            text.append(lowerHex[Int(b & 0xF)])
-        }
+        ContentHash.appendHex(digest, to: &text)
         return ContentHash.hex(text.withUnsafeBytes { key.code($0) })
     }
-
-    private static let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)
 
     public static func stringToSign(amzDate: String, scope: Scope, canonicalRequest: String) -> String {
         var canonical = canonicalRequest

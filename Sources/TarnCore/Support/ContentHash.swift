@@ -11,11 +11,16 @@ public enum ContentHash {
     public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         var out = [UInt8]()
         out.reserveCapacity(64)
+        appendHex(digest, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `hex` written onto the end of `out` (a text being built as bytes).
+    public static func appendHex<D: Sequence>(_ digest: D, to out: inout [UInt8]) where D.Element == UInt8 {
         for byte in digest {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0x0f)])
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Hex digits (either case) back to bytes: the inverse of `hex`.
