@@ -12,9 +12,9 @@ final class Maintenance: Sendable {
     /// Signalled once the thread has left its loop and released its connections.
     private let finished = DispatchSemaphore(value: 0)
 
-    init(paths: [String], interval: Double = 0.25, sweep: (@Sendable () -> Void)?) throws {
-        let connections = try paths.map { path in
-            let conn = try SQLiteConnection(path: path, readOnly: false)
+    init(databases: [SQLiteDatabase], interval: Double = 0.25, sweep: (@Sendable () -> Void)?) throws {
+        let connections = try databases.map { database in
+            let conn = try SQLiteConnection(path: database.path, readOnly: false)
             // A connection learns the database is in WAL mode only once it has read it; until
             // then a checkpoint is a silent no-op (log size -1).
             try conn.execute("PRAGMA journal_mode=WAL")
@@ -33,7 +33,10 @@ final class Maintenance: Sendable {
             var ticks = 0
             while !stopped.load(ordering: .acquiring) {
                 Thread.sleep(forTimeInterval: interval)
-                for conn in connections {
+                for (database, conn) in zip(databases, connections) {
+                    // Idle read connections would otherwise keep their snapshots, and with them
+                    // the WAL, until their next read.
+                    database.releaseSnapshots()
                     var log: Int32 = 0
                     var done: Int32 = 0
                     sqlite3_wal_checkpoint_v2(conn.handle, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &done)

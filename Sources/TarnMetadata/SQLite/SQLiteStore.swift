@@ -41,7 +41,7 @@ public final class SQLiteStore: MetadataStore {
                 _ = try? self?.sweepDroppedStaging(limit: 5_000, droppedBefore: before)
             }
         }
-        maintenance = try Maintenance(paths: [path, path + "-trees"], sweep: sweep)
+        maintenance = try Maintenance(databases: [refs, treeFile], sweep: sweep)
     }
 
     deinit { maintenance?.stop() }
