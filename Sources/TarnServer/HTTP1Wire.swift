@@ -135,7 +135,8 @@ enum HTTP1Wire {
     /// `extra` fields follow the response's own, as if appended to them.
     static func writeResponseHead(_ response: HTTPResponse, extra: [HTTPField] = [], into buffer: inout ByteBuffer) -> Bool {
         let mayHaveBody = !(100..<200).contains(response.status.code) && response.status.code != 204 && response.status.code != 304
-        if mayHaveBody && response.headerFields[.contentLength] == nil { return false }
+        // `contains`, not the subscript: that joins the values into a new String.
+        if mayHaveBody && !response.headerFields.contains(.contentLength) { return false }
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(response.status.code))
         buffer.writeStaticString(" ")

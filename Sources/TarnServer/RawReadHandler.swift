@@ -168,7 +168,7 @@ final class RawReadHandler: ChannelDuplexHandler {
         // that has one of them already (none does today) is decorated instead, in place.
         var (id, fields) = accounting.commonFields(for: request)
         var head = answerHead
-        if fields.contains(where: { answerHead.headerFields[$0.name] != nil }) {
+        if fields.contains(where: { answerHead.headerFields.contains($0.name) }) {
             (head, id) = accounting.decorate(answerHead, for: request)
             fields = []
         }
