@@ -10,11 +10,14 @@ static inline int tarn_sqlite_disable_memory_statistics(void) {
 
 #include <stdint.h>
 
-/// Reads the header of a WAL index (the `-shm` file, mapped at `shm`): two 48-byte copies,
-/// both rewritten by every transaction that commits (https://www.sqlite.org/walformat.html,
-/// "The WAL-Index Header"; a writer updates the second copy, then the first). Copies the first
-/// into `out` and returns 1 when the two agree, 0 while a writer is between them.
-static inline int tarn_wal_index_header(const void *shm, uint64_t out[6]) {
+/// Reads the header of a WAL index (the `-shm` file, mapped at `shm`), laid out as
+/// https://www.sqlite.org/walformat.html describes ("The WAL-Index Header"): two 48-byte
+/// copies of a header that every committed transaction rewrites (a writer updates the second
+/// copy, then the first), then the checkpoint information, whose first word (byte 96) is the
+/// number of WAL frames already copied back into the database file. Copies the first header
+/// into `out` and that count into `backfilled`; returns 1 when the two copies agree, 0 while a
+/// writer is between them.
+static inline int tarn_wal_index_header(const void *shm, uint64_t out[6], uint32_t *backfilled) {
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     const volatile uint64_t *words = (const volatile uint64_t *)shm;
     int same = 1;
@@ -22,5 +25,6 @@ static inline int tarn_wal_index_header(const void *shm, uint64_t out[6]) {
         out[i] = words[i];
         if (words[i + 6] != out[i]) same = 0;
     }
+    *backfilled = ((const volatile uint32_t *)shm)[24];
     return same;
 }

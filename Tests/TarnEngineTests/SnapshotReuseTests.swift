@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TarnCore
-import TarnMetadata
+@testable import TarnMetadata
 
 /// Read connections keep their SQLite snapshot from one read to the next while nothing is
 /// committed (`SQLiteDatabase.read`). These hold that to what a transaction per read gives.
@@ -24,6 +24,30 @@ import TarnMetadata
             let seenByOther = try other.getObject(repository: "repo", ref: "main", path: "k")
             #expect(seenByOther.physicalAddress == "data/k/v\(i)")
         }
+    }
+
+    /// A snapshot that uses WAL frames is not kept: it would keep writers from starting the WAL
+    /// over, and under steady writes the WAL would grow without end.
+    @Test func onlyASnapshotOfACheckpointedWALIsKept() throws {
+        let lake = try Lake()
+        let db = try SQLiteDatabase(path: lake.directory.appendingPathComponent("t.sqlite").path, layout: .init(
+            pageSize: 4096, synchronous: "NORMAL", migrations: [(1, "t", Array("CREATE TABLE t (v INTEGER)".utf8))]))
+        func count() throws -> Int64 {
+            try db.read { c in
+                let s = try c.statement("SELECT count(*) FROM t")
+                _ = try s.step()
+                return s.int(0)
+            }
+        }
+        try db.checkpoint()
+        #expect(try count() == 0)
+        #expect(db.pooledSnapshots == 1)
+        try db.write { c in try c.statement("INSERT INTO t VALUES (1)").run() }
+        #expect(try count() == 1)
+        #expect(db.pooledSnapshots == 0)
+        try db.checkpoint()
+        #expect(try count() == 1)
+        #expect(db.pooledSnapshots == 1)
     }
 
     /// A checkpoint truncates the WAL although the pooled read connections of both stores held

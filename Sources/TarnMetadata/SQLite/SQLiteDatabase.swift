@@ -13,9 +13,11 @@ extension SQLiteConnection: @unchecked Sendable {}
 /// A read connection keeps its read transaction open from one read to the next for as long as
 /// nothing is committed to the file (the WAL index header, which every commit from any
 /// process rewrites, is unchanged) and for at most `snapshotLifetime`. Reads see every write
-/// that committed before they started, as with a transaction per read. An open snapshot keeps
-/// a checkpoint from resetting the WAL, so idle connections give theirs up on each
-/// maintenance tick and before an explicit checkpoint.
+/// that committed before they started, as with a transaction per read. Only a snapshot begun
+/// on a fully checkpointed WAL is kept, since one that uses WAL frames would keep writers from
+/// starting the WAL over; even so, an open snapshot keeps the next checkpoint from copying,
+/// so idle connections give theirs up on each maintenance tick and before an explicit
+/// checkpoint.
 final class SQLiteDatabase: Sendable {
     /// How one file is set up: its page size (fixed when the file is created), its sync mode,
     /// and the migrations that make its schema.
@@ -95,7 +97,9 @@ final class SQLiteDatabase: Sendable {
             }
             readers.withLock { $0.append(conn) }
         }
-        let stamp = snapshotsPaused.load(ordering: .acquiring) ? nil : walIndex?.stamp()
+        // A held snapshot must not pin WAL frames: only one begun on a fully checkpointed WAL
+        // is kept. While writes come in, reads have a transaction each, as before.
+        let stamp = snapshotsPaused.load(ordering: .acquiring) ? nil : walIndex?.checkpointedStamp()
         return try conn.read(stamp: stamp, now: DispatchTime.now().uptimeNanoseconds, lifetime: Self.snapshotLifetime) {
             try body(conn)
         }
@@ -112,6 +116,9 @@ final class SQLiteDatabase: Sendable {
             }
         }
     }
+
+    /// How many pooled connections hold a snapshot (for tests).
+    var pooledSnapshots: Int { readers.withLock { $0.filter { $0.heldSnapshot != nil }.count } }
 
     /// Copies the whole WAL into the database file and truncates it.
     func checkpoint() throws {

@@ -31,11 +31,24 @@ final class WALIndex: @unchecked Sendable {
     deinit { munmap(UnsafeMutableRawPointer(mutating: mapping), Self.mappedLength) }
 
     /// The header now, or nil while a commit is rewriting it.
-    func stamp() -> Stamp? {
+    func stamp() -> Stamp? { read()?.stamp }
+
+    /// The header now if every frame of the WAL has been copied back into the database file,
+    /// nil otherwise or while a commit is rewriting it. A snapshot begun then reads the
+    /// database file alone, and does not keep a writer from starting the WAL over; one begun
+    /// on a longer WAL would keep it growing for as long as the snapshot stays open.
+    func checkpointedStamp() -> Stamp? {
+        guard let (stamp, backfilled) = read() else { return nil }
+        // mxFrame, the WAL's last valid frame, is the header's fifth 32-bit word.
+        return UInt32(truncatingIfNeeded: stamp.words.2) == backfilled ? stamp : nil
+    }
+
+    private func read() -> (stamp: Stamp, backfilled: UInt32)? {
         var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+        var backfilled: UInt32 = 0
         let agreed = withUnsafeMutableBytes(of: &words) { out in
-            tarn_wal_index_header(mapping, out.baseAddress!.assumingMemoryBound(to: UInt64.self))
+            tarn_wal_index_header(mapping, out.baseAddress!.assumingMemoryBound(to: UInt64.self), &backfilled)
         }
-        return agreed == 1 ? Stamp(words: words) : nil
+        return agreed == 1 ? (Stamp(words: words), backfilled) : nil
     }
 }
