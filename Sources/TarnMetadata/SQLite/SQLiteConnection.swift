@@ -92,21 +92,13 @@ final class SQLiteConnection {
     /// `lifetime`. Beginning and ending a read transaction takes and drops SQLite's shared
     /// locks (two `fcntl` calls and the WAL index walk): about a tenth of a small GET.
     func read<T>(stamp: WALIndex.Stamp?, now: UInt64, lifetime: UInt64, _ body: () throws -> T) throws -> T {
-        if let held = snapshot, let stamp, held.stamp == stamp, now &- held.began < lifetime {
-            do {
-                let result = try body()
-                resetUsed()
-                return result
-            } catch {
-                resetUsed()
-                endSnapshot()
-                throw error
-            }
+        let reusable = snapshot.map { held in stamp == held.stamp && now &- held.began < lifetime } ?? false
+        if !reusable {
+            endSnapshot()
+            guard let stamp else { return try transaction(immediate: false, body) }
+            try control("BEGIN DEFERRED")
+            snapshot = (stamp, now)
         }
-        endSnapshot()
-        guard let stamp else { return try transaction(immediate: false, body) }
-        try control("BEGIN DEFERRED")
-        snapshot = (stamp, now)
         do {
             let result = try body()
             resetUsed()
