@@ -39,7 +39,9 @@ final class WALIndex: @unchecked Sendable {
     /// on a longer WAL would keep it growing for as long as the snapshot stays open.
     func checkpointedStamp() -> Stamp? {
         guard let (stamp, backfilled) = read() else { return nil }
-        // mxFrame, the WAL's last valid frame, is the header's fifth 32-bit word.
+        // mxFrame, the WAL's last valid frame, is the header's fifth 32-bit word (bytes 16-19,
+        // in native byte order): the low half of the third 64-bit word on little-endian hosts,
+        // the only ones Tarn builds for.
         return UInt32(truncatingIfNeeded: stamp.words.2) == backfilled ? stamp : nil
     }
 
