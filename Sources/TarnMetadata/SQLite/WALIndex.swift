@@ -38,19 +38,16 @@ final class WALIndex: @unchecked Sendable {
     /// database file alone, and does not keep a writer from starting the WAL over; one begun
     /// on a longer WAL would keep it growing for as long as the snapshot stays open.
     func checkpointedStamp() -> Stamp? {
-        guard let (stamp, backfilled) = read() else { return nil }
-        // mxFrame, the WAL's last valid frame, is the header's fifth 32-bit word (bytes 16-19,
-        // in native byte order): the low half of the third 64-bit word on little-endian hosts,
-        // the only ones Tarn builds for.
-        return UInt32(truncatingIfNeeded: stamp.words.2) == backfilled ? stamp : nil
+        guard let (stamp, last, backfilled) = read() else { return nil }
+        return last == backfilled ? stamp : nil
     }
 
-    private func read() -> (stamp: Stamp, backfilled: UInt32)? {
+    private func read() -> (stamp: Stamp, last: UInt32, backfilled: UInt32)? {
         var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
-        var backfilled: UInt32 = 0
+        var last: UInt32 = 0, backfilled: UInt32 = 0
         let agreed = withUnsafeMutableBytes(of: &words) { out in
-            tarn_wal_index_header(mapping, out.baseAddress!.assumingMemoryBound(to: UInt64.self), &backfilled)
+            tarn_wal_index_header(mapping, out.baseAddress!.assumingMemoryBound(to: UInt64.self), &last, &backfilled)
         }
-        return agreed == 1 ? (Stamp(words: words), backfilled) : nil
+        return agreed == 1 ? (Stamp(words: words), last, backfilled) : nil
     }
 }
