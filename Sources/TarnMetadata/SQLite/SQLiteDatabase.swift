@@ -35,8 +35,9 @@ final class SQLiteDatabase: Sendable {
     private let walIndex: WALIndex?
     /// While a checkpoint waits for readers to leave the WAL, no read keeps its snapshot.
     private let snapshotsPaused = Atomic<Bool>(false)
-    /// Long enough that a busy connection begins a few hundred transactions a second instead of
-    /// thousands; short enough that a checkpoint (which waits 20 ms for readers) gets through.
+    /// Long enough that a busy connection begins at most a hundred transactions a second
+    /// instead of thousands; short enough that a checkpoint (which waits 20 ms for readers)
+    /// gets through.
     static let snapshotLifetime: UInt64 = 10_000_000
 
     /// Library-wide settings, made once before the first connection opens.
