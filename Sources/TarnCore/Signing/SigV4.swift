@@ -221,11 +221,12 @@ public enum SigV4 {
         }
     }
 
-    /// The signature of a request: what a client sends and a server recomputes.
+    /// The signature of a request: what a client sends and a server recomputes (the key
+    /// derived here; the byte-built `signature(_:…:scopeText:key:)` does the rest).
     public static func signature(_ r: Request, signedHeaders: [String], payloadHash: String, amzDate: String,
                                  scope: Scope, secret: String) -> String {
-        let canonical = canonicalRequest(r, signedHeaders: signedHeaders, payloadHash: payloadHash)
-        return sign(stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical), key: signingKey(secret: secret, scope: scope))
+        signature(r, signedHeaders: signedHeaders, payloadHash: payloadHash, amzDate: amzDate,
+                  scopeText: scope.text, key: SigningKey(signingKey(secret: secret, scope: scope)))
     }
 
     /// Compares two signatures without an early exit.
