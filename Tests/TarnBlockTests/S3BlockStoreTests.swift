@@ -133,6 +133,48 @@ struct S3Fixture {
         #expect(middle == Array(body.allBytes[(5 << 20 - 3)...(5 << 20 + 3)]))
     }
 
+    /// Large reads are received by Tarn itself (`CurlDownload`): whole objects and ranges
+    /// come back intact that way, and an answer other than the one asked for (a missing key,
+    /// a length that is not the read's) is declined with nothing in the channel, so that the
+    /// ordinary transfer can report it.
+    @Test(arguments: Backend.allCases)
+    func largeReadsAreReceivedDirectly(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        let body = Chunks(count: 12, chunkSize: 1 << 20)
+        let stored = try await f.store.put(namespace: f.namespace, body: body, size: 12 << 20)
+        let (bucket, key) = try f.store.locate(f.namespace, stored.physicalAddress)
+        var request = S3Client.Request(method: "GET", bucket: bucket, key: key)
+
+        let whole = ByteChannel()
+        #expect(await f.store.client.download(request, length: 12 << 20, into: whole))
+        #expect(try await drain(whole) == body.allBytes)
+
+        request.headers["range"] = "bytes=1000-\(1000 + (9 << 20) - 1)"
+        let range = ByteChannel()
+        #expect(await f.store.client.download(request, length: 9 << 20, into: range))
+        #expect(try await drain(range) == Array(body.allBytes[1000..<(1000 + (9 << 20))]))
+
+        request.headers["range"] = nil
+        let wrongLength = ByteChannel()
+        #expect(await f.store.client.download(request, length: 12 << 20 + 1, into: wrongLength) == false)
+        wrongLength.finish()
+        #expect(try await drain(wrongLength).isEmpty)
+        request.key += "-missing"
+        #expect(await f.store.client.download(request, length: 12 << 20, into: ByteChannel()) == false)
+
+        // Through the store, which takes that path from 8 MiB.
+        let tail = try await readAll(f.store.get(namespace: f.namespace, address: stored.physicalAddress, range: 5...(12 << 20)))
+        #expect(tail == Array(body.allBytes[5...]))
+    }
+
+    private func drain(_ channel: ByteChannel) async throws -> [UInt8] {
+        var out: [UInt8] = []
+        while let run = try await channel.readRun(max: 4 << 20) {
+            for piece in run { out += piece.readableBytesView }
+        }
+        return out
+    }
+
     /// Calls made one after another reuse the same curl handles as they were left: each must
     /// still go out as its own method. A HEAD's no-body or a DELETE's custom method left on a
     /// handle would make the next GET answer nothing and the next PUT delete.

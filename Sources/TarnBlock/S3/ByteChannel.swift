@@ -59,10 +59,7 @@ final class ByteChannel: @unchecked Sendable {
         }
         try lock.withLock {
             if let failure { throw failure }
-            chunks.append(chunk)
-            queued += chunk.readableBytes
-            accepted += Int64(chunk.readableBytes)
-            wakeAll()
+            enqueue(chunk)
         }
     }
 
@@ -114,12 +111,30 @@ final class ByteChannel: @unchecked Sendable {
     func tryWrite(_ bytes: UnsafeRawBufferPointer, wake: @escaping @Sendable () -> Void) -> Offered {
         lock.lock()
         defer { lock.unlock() }
+        let room = self.room(wake: wake)
+        if case .queued = room { append(bytes) }
+        return room
+    }
+
+    /// Whether the writer may queue a chunk now (`.queued`), must wait for `wake` (`.full`),
+    /// or should stop (`.closed`): for a writer that fills its own buffers (`CurlDownload`)
+    /// and asks before it reads.
+    func reserve(wake: @escaping @Sendable () -> Void) -> Offered {
+        lock.withLock { room(wake: wake) }
+    }
+
+    /// Queues a buffer the writer filled itself, as it is.
+    func write(chunk: ByteBuffer) {
+        lock.withLock { enqueue(chunk) }
+    }
+
+    /// Called with the lock held.
+    private func room(wake: @escaping @Sendable () -> Void) -> Offered {
         guard failure == nil, !finished else { return .closed }
         guard queued < capacity else {
             pausedTransfer = wake
             return .full
         }
-        append(bytes)
         return .queued
     }
 
@@ -131,9 +146,14 @@ final class ByteChannel: @unchecked Sendable {
     private func append(_ bytes: UnsafeRawBufferPointer) {
         var chunk = allocator.buffer(capacity: bytes.count)
         chunk.writeBytes(bytes)
+        enqueue(chunk)
+    }
+
+    /// Called with the lock held.
+    private func enqueue(_ chunk: ByteBuffer) {
         chunks.append(chunk)
-        queued += bytes.count
-        accepted += Int64(bytes.count)
+        queued += chunk.readableBytes
+        accepted += Int64(chunk.readableBytes)
         wakeAll()
     }
 

@@ -67,6 +67,8 @@ final class CurlClient: @unchecked Sendable {
     /// to resume.
     private var starting: [Transfer] = []
     private var resuming: [Transfer] = []
+    private var adopting: [CurlDownload] = []
+    private var resumingDownloads: [CurlDownload] = []
     /// Whether the wake-up was signalled since the thread last took the queues: the work
     /// queued after that one signal is taken with it, so it needs no write of its own (the
     /// way NIO's event loops coalesce their own wake-ups).
@@ -76,6 +78,8 @@ final class CurlClient: @unchecked Sendable {
     /// (configured, by buffer size: see `begin`), and when curl wants to be called for its
     /// timeouts (nil: no timer).
     private var running: [UnsafeMutableRawPointer: Transfer] = [:]
+    /// Large GETs whose body Tarn receives itself, by socket (see `CurlDownload`).
+    private var downloads: [Int32: CurlDownload] = [:]
     private var idle: [UnsafeMutableRawPointer] = []
     private var idleLarge: [UnsafeMutableRawPointer] = []
     /// The sockets in the epoll set (curl says when to add and remove them).
@@ -156,6 +160,30 @@ final class CurlClient: @unchecked Sendable {
         if signal { tarn_wakeup_signal(wakeup) }
     }
 
+    /// Reads the 2xx body of the GET `call`, `length` bytes, into `channel` through a
+    /// connection of its own (see `CurlDownload`). `answered` is called once its head is
+    /// taken; `ended` is called once, on the curl thread or a Dispatch thread: `.declined`
+    /// means nothing reached the channel.
+    func download(_ call: HTTPCall, length: Int64, into channel: ByteChannel, answered: @escaping @Sendable () -> Void,
+                  ended: @escaping @Sendable (CurlDownload.End) -> Void) {
+        let download = CurlDownload(call: call, length: length, channel: channel, answered: answered, ended: ended)
+        let timeout = connectTimeout
+        DispatchQueue.global().async { [self] in
+            guard download.connect(timeout: timeout) else {
+                download.close()
+                return ended(.declined)
+            }
+            let signal = lock.withLock { adopting.append(download); return takeWake() }
+            if signal { tarn_wakeup_signal(wakeup) }
+        }
+    }
+
+    /// Asks the curl thread to go on with `download` once its reader made room.
+    private func resume(_ download: CurlDownload) {
+        let signal = lock.withLock { resumingDownloads.append(download); return takeWake() }
+        if signal { tarn_wakeup_signal(wakeup) }
+    }
+
     /// Whether the caller, having queued work, must signal the wake-up. Called with the lock held.
     private func takeWake() -> Bool {
         if wakePending { return false }
@@ -179,16 +207,32 @@ final class CurlClient: @unchecked Sendable {
     /// curl's timer or a wake-up, run what is ready and hand over the transfers that ended.
     private func turn() {
         var active: Int32 = 0
-        let (start, resume) = lock.withLock { () -> ([Transfer], [Transfer]) in
-            defer { starting.removeAll(keepingCapacity: true); resuming.removeAll(keepingCapacity: true) }
+        let (start, resume, adopt, resumeDownloads) = lock.withLock { () -> ([Transfer], [Transfer], [CurlDownload], [CurlDownload]) in
+            defer {
+                starting.removeAll(keepingCapacity: true)
+                resuming.removeAll(keepingCapacity: true)
+                adopting.removeAll()
+                resumingDownloads.removeAll()
+            }
             wakePending = false
-            return (starting, resuming)
+            return (starting, resuming, adopting, resumingDownloads)
         }
         for transfer in start { begin(transfer) }
         for transfer in resume {
             // A wake-up may arrive after its transfer ended and its handle went to another.
             guard let h = transfer.handle, running[h] === transfer else { continue }
             curl_easy_pause(h, CURLPAUSE_CONT)
+        }
+        for download in adopt {
+            downloads[download.socket] = download
+            tarn_epoll_watch(epoll, download.socket, CURL_POLL_IN, 0)
+            advance(download)
+        }
+        for download in resumeDownloads where downloads[download.socket] === download && download.paused {
+            download.paused = false
+            download.lastProgress = DispatchTime.now().uptimeNanoseconds
+            tarn_epoll_watch(epoll, download.socket, CURL_POLL_IN, 1)
+            advance(download)
         }
         var timeout: Int32 = 1000
         if let deadline = timerDeadline {
@@ -198,8 +242,10 @@ final class CurlClient: @unchecked Sendable {
         let ready = tarn_epoll_wait(epoll, &readyFDs, &readyFlags, timeout)
         for i in 0..<max(0, Int(ready)) {
             if readyFDs[i] == wakeup { tarn_wakeup_drain(wakeup); continue }
+            if let download = downloads[readyFDs[i]] { advance(download); continue }
             curl_multi_socket_action(multi, readyFDs[i], readyFlags[i], &active)
         }
+        if !downloads.isEmpty { endStalledDownloads() }
         if let deadline = timerDeadline, deadline <= DispatchTime.now().uptimeNanoseconds {
             timerDeadline = nil
             curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &active)
@@ -208,6 +254,33 @@ final class CurlClient: @unchecked Sendable {
         while let message = curl_multi_info_read(multi, &left) {
             guard message.pointee.msg == CURLMSG_DONE, let h = message.pointee.easy_handle else { continue }
             finish(h, code: message.pointee.data.result)
+        }
+    }
+
+    /// Goes on with `download`, and ends it when it is done.
+    private func advance(_ download: CurlDownload) {
+        guard let end = download.step(wake: { [self] in resume(download) }) else {
+            // Full: the socket is not watched until the reader has made room.
+            if download.paused { tarn_epoll_watch(epoll, download.socket, 0, 1) }
+            return
+        }
+        finish(download, end)
+    }
+
+    private func finish(_ download: CurlDownload, _ end: CurlDownload.End) {
+        downloads[download.socket] = nil
+        tarn_epoll_watch(epoll, download.socket, CURL_POLL_REMOVE, 1)
+        download.close()
+        download.ended(end)
+    }
+
+    /// Ends the downloads that received nothing for the stall timeout while their reader was
+    /// waiting for bytes (a paused one waits on its reader, as curl's paused transfers do).
+    private func endStalledDownloads() {
+        let now = DispatchTime.now().uptimeNanoseconds, limit = UInt64(stallTimeout * 1e9)
+        for download in downloads.values where !download.paused && now - download.lastProgress > limit {
+            // Before the head, the caller's ordinary transfer reports it as curl's stalls are.
+            finish(download, download.answered ? .failed("no byte arrived for \(Int(stallTimeout)) s") : .declined)
         }
     }
 

@@ -35,7 +35,7 @@ public final class S3BlockStore: BlockStore {
     public var settings: S3Settings { client.settings }
 
     /// Bucket and key of an address in a namespace (or of an absolute address).
-    private func locate(_ namespace: String, _ address: String) throws -> (bucket: String, key: String) {
+    func locate(_ namespace: String, _ address: String) throws -> (bucket: String, key: String) {
         if address.hasPrefix("s3://") {
             let loc = try S3Location(address)
             guard !loc.prefix.isEmpty else { throw BlockStoreError.invalidPath(address) }
@@ -271,6 +271,9 @@ public final class S3BlockStore: BlockStore {
 
     /// Reads up to this size are made whole, not streamed.
     static let smallRead: Int64 = 256 << 10
+    /// Reads from this size are received by Tarn itself (`CurlDownload`): each takes a
+    /// connection of its own, a handshake that is small beside this many bytes.
+    static let directRead: Int64 = 8 << 20
 
     public func get(namespace: String, address: String, range: ClosedRange<Int64>?, knownSize: Int64?) async throws -> ObjectReader {
         let objectSize: Int64
@@ -288,6 +291,8 @@ public final class S3BlockStore: BlockStore {
             }
             reply.body.withUnsafeBytes { channel.writeWhole($0) }
             channel.finish()
+        } else if read.length >= Self.directRead, await client.download(read.request, length: read.length, into: channel) {
+            // The body comes without curl's copy; a declined download goes the ordinary way.
         } else {
             try await open(read.request, into: channel)
         }

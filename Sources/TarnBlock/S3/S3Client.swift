@@ -171,6 +171,25 @@ final class S3Client: @unchecked Sendable {
         }
     }
 
+    /// Reads the body of the GET `r`, `length` bytes, straight into `channel` (see
+    /// `CurlDownload`). True once the backend has answered it: the channel then gets the body
+    /// and its end or failure. False when the download declined, with nothing in the channel:
+    /// the caller makes the request the ordinary way.
+    func download(_ r: Request, length: Int64, into channel: ByteChannel) async -> Bool {
+        let base = settings.base.url
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            let once = OnceFlag()
+            curl.download(signed(r), length: length, into: channel, answered: { if once.claim() { c.resume(returning: true) } }) { end in
+                switch end {
+                case .done: channel.finish()
+                case .declined: break
+                case let .failed(why): channel.fail(BlockStoreError.unavailable("GET \(r.bucket)/\(r.key): \(why) (\(base))"))
+                }
+                if once.claim() { c.resume(returning: false) }
+            }
+        }
+    }
+
     static func errorCode(_ body: [UInt8]) -> String? { element("Code", in: body) }
 
     /// The text of the first `<name>…</name>` in a small XML document.
