@@ -1,6 +1,7 @@
 """Repositories on s3:// namespaces: Tarn keeps the bytes in a real S3 server (SeaweedFS, and
 moto as a second peer) through libcurl, checks namespaces at creation, retries what may be
 retried, and fails cleanly when the backend goes away."""
+import contextlib
 import hashlib
 import http.client
 import http.server
@@ -16,6 +17,21 @@ from boto3.s3.transfer import TransferConfig
 
 from rawhttp import Responses, raw_request
 from s3backends import PART, Moto, SeaweedFS, Server, api, keys_under, rss_kib, tarn_s3
+
+
+@contextlib.contextmanager
+def weed_of_its_own():
+    """A SeaweedFS and a Tarn in front of it, for a test that stops the backend (the shared
+    ones must stay up); both stopped by PID at the end."""
+    weed = SeaweedFS()
+    server = None
+    try:
+        server = Server(weed)
+        yield weed, server
+    finally:
+        if server:
+            server.stop()
+        weed.stop()
 
 
 def test_namespace_is_checked_and_marked_at_creation(weed, server):
@@ -237,10 +253,7 @@ def test_503_and_slowdown_are_retried_then_reported(weed):
 
 
 def test_backend_stopped_mid_upload_stages_nothing_and_a_retry_succeeds(tmp_path):
-    weed = SeaweedFS()
-    server = None
-    try:
-        server = Server(weed)
+    with weed_of_its_own() as (weed, server):
         bucket = weed.make_bucket()
         repo = server.repo(f"s3://{bucket}/outage")
         s3 = tarn_s3(server.url)
@@ -282,20 +295,13 @@ def test_backend_stopped_mid_upload_stages_nothing_and_a_retry_succeeds(tmp_path
         assert r.status_code == 200, r.text
         got = s3.get_object(Bucket=repo.id, Key="main/big.bin")["Body"].read()
         assert got == chunk * (size // len(chunk))
-    finally:
-        if server:
-            server.stop()
-        weed.stop()
 
 
 def test_backend_killed_mid_download_cuts_the_response_and_a_retry_succeeds():
     """A large GET's body is received by Tarn itself (from 8 MiB): when the backend dies part
     way, the client's response ends short of its Content-Length, never hangs, and the same GET
     after a restart brings every byte."""
-    weed = SeaweedFS()
-    server = None
-    try:
-        server = Server(weed)
+    with weed_of_its_own() as (weed, server):
         bucket = weed.make_bucket()
         repo = server.repo(f"s3://{bucket}/cut")
         s3 = tarn_s3(server.url)
@@ -322,10 +328,6 @@ def test_backend_killed_mid_download_cuts_the_response_and_a_retry_succeeds():
         got = requests.get(url, timeout=60)
         assert got.status_code == 200
         assert hashlib.md5(got.content).digest() == hashlib.md5(body).digest()
-    finally:
-        if server:
-            server.stop()
-        weed.stop()
 
 
 def test_a_slow_reader_keeps_server_memory_bounded(weed, server, tmp_path):
