@@ -155,30 +155,18 @@ final class CurlDownload: @unchecked Sendable {
     /// Whether the head is the answer asked for: the expected status and a body framed only
     /// by its length, which is the read's.
     private func accepts(_ fields: ArraySlice<UInt8>) -> Bool {
-        let lines = fields.split(separator: 10, omittingEmptySubsequences: false).map { line in
-            line.last == 13 ? line.dropLast() : line
-        }
-        guard let status = lines.first.flatMap(Self.status) else { return false }
-        let expected = call.headers["range"] == nil ? 200 : 206
+        let lines = fields.split(separator: 10, omittingEmptySubsequences: false)
+        guard let status = lines.first.flatMap({ $0.withUnsafeBytes(HTTPHeadLine.status) }) else { return false }
         var contentLength: Int64?
         for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return false }
-            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
-            let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            guard let (name, value) = line.withUnsafeBytes(HTTPHeadLine.field) else { return false }
             switch name {
             case "content-length": contentLength = Int64(value)
             case "transfer-encoding": return false
             default: continue
             }
         }
-        return status == expected && contentLength == length
-    }
-
-    /// The status code of `HTTP/1.x NNN reason`.
-    static func status(_ line: ArraySlice<UInt8>) -> Int? {
-        let parts = line.split(separator: 0x20, maxSplits: 2)
-        guard parts.count >= 2, parts[0].starts(with: "HTTP/1.".utf8), parts[1].count == 3 else { return nil }
-        return Int(String(decoding: parts[1], as: UTF8.self))
+        return status == (call.headers["range"] == nil ? 200 : 206) && contentLength == length
     }
 
     private func readBody(_ h: UnsafeMutableRawPointer, wake: @escaping @Sendable () -> Void) -> End? {

@@ -484,32 +484,18 @@ private let headerCallback: tarn_curl_data_cb = { buffer, size, count, p in
     let ctx = context(p)
     let n = size * count
     let line = UnsafeRawBufferPointer(start: buffer, count: n)
-    func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
-    if n >= 5, line.starts(with: "HTTP/".utf8) {
-        // A new response (after `100 Continue`, or a retry inside curl): start over. The status
-        // is the digits after the first space (a reason phrase may follow, or not).
-        var i = (line.firstIndex(of: 0x20) ?? n) + 1, status = 0
-        while i < n, line[i] >= UInt8(ascii: "0"), line[i] <= UInt8(ascii: "9"), status < 1_000 {
-            status = status * 10 + Int(line[i] - UInt8(ascii: "0"))
-            i += 1
-        }
+    if let status = HTTPHeadLine.status(line) {
+        // A new response (after `100 Continue`, or a retry inside curl): start over.
         ctx.status = status
         // Room for a usual response's fields, so that the table is not regrown line by line.
         ctx.headers = Dictionary(minimumCapacity: 16)
-    } else if line.allSatisfy(isSpace) {
+    } else if HTTPHeadLine.isEmpty(line) {
         if ctx.status >= 200 {
             ctx.streaming = ctx.stream != nil && (200..<300).contains(ctx.status)
             ctx.onHeaders?(ctx.status, ctx.headers)
         }
-    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-        let name = String(unsafeUninitializedCapacity: colon) { out in
-            for i in 0..<colon { out[i] = line[i] >= 0x41 && line[i] <= 0x5A ? line[i] | 0x20 : line[i] }
-            return colon
-        }
-        var start = colon + 1, end = n
-        while start < end, isSpace(line[start]) { start += 1 }
-        while end > start, isSpace(line[end - 1]) { end -= 1 }
-        ctx.headers[name] = String(decoding: line[start..<end], as: UTF8.self)
+    } else if let (name, value) = HTTPHeadLine.field(line) {
+        ctx.headers[name] = value
     }
     return n
 }
