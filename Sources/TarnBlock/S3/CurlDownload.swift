@@ -98,13 +98,9 @@ final class CurlDownload: @unchecked Sendable {
         handle = nil
     }
 
-    /// The request line and fields: the call's URL is `scheme://host/target`, and its fields
-    /// hold the signed `host`.
+    /// The request line and fields (they hold the signed `host`).
     private var requestHead: String {
-        let url = call.url[...]
-        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? url
-        let target = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
-        var text = "\(call.method) \(target) HTTP/1.1\r\n"
+        var text = "\(call.method) \(call.target.isEmpty ? "/" : call.target) HTTP/1.1\r\n"
         for (name, value) in call.headers { text += "\(name): \(value)\r\n" }
         return text + "\r\n"
     }

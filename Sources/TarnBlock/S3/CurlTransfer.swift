@@ -26,7 +26,11 @@ struct HTTPCall: Sendable {
     }
 
     var method: String
-    var url: String
+    /// `scheme://host[:port]`, and the request target that follows it in the URL (the encoded
+    /// path and query): kept apart for `CurlDownload`, which writes the request line itself.
+    var origin: String
+    var target: String
+    var url: String { origin + target }
     /// Lower-case names; `host` is sent as given (it is signed).
     var headers: [String: String]
     var body: Body = .empty

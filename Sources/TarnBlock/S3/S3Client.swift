@@ -91,7 +91,7 @@ final class S3Client: @unchecked Sendable {
     /// The signed HTTP call for `r`, made fresh for each attempt (the date is signed).
     func signed(_ r: Request) -> HTTPCall {
         guard let (scheme, endpointHost, endpointPath, pathStyle) = endpoint else {
-            return HTTPCall(method: r.method, url: settings.base.url, headers: [:])
+            return HTTPCall(method: r.method, origin: settings.base.url, target: "", headers: [:])
         }
         var host = endpointHost, path = endpointPath
         if pathStyle { path += "/" + r.bucket } else { host = r.bucket + "." + host }
@@ -110,9 +110,9 @@ final class S3Client: @unchecked Sendable {
         let signature = SigV4.signature(request, signedHeaders: names, payloadHash: headers["x-amz-content-sha256"]!,
                                         amzDate: stamp, scopeText: signing.scopeText, key: signing.key)
         headers["authorization"] = signing.authorizationPrefix + names.joined(separator: ";") + ", Signature=" + signature
-        var url = "\(scheme)://\(host)\(SigV4.uriEncode(path, keepSlash: true))"
-        if !r.query.isEmpty { url += "?" + SigV4.canonicalQuery(r.query) }
-        return HTTPCall(method: r.method, url: url, headers: headers, body: r.body)
+        var target = SigV4.uriEncode(path, keepSlash: true)
+        if !r.query.isEmpty { target += "?" + SigV4.canonicalQuery(r.query) }
+        return HTTPCall(method: r.method, origin: "\(scheme)://\(host)", target: target, headers: headers, body: r.body)
     }
 
     // MARK: sending
