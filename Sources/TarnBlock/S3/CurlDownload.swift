@@ -68,19 +68,10 @@ final class CurlDownload: @unchecked Sendable {
     /// Connects and sends the request, blocking (on a Dispatch thread); false when either
     /// failed, and the download is then declined.
     func connect(timeout: Double) -> Bool {
-        guard let h = curl_easy_init() else { return false }
+        guard let h = CurlConnection.open(call.url, timeout: timeout, receiveBuffer: Self.maxBuffer) else { return false }
         handle = h
-        tarn_curl_setopt_str(h, CURLOPT_URL, call.url)
-        tarn_curl_setopt_long(h, CURLOPT_CONNECT_ONLY, 1)
-        tarn_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
-        tarn_curl_setopt_long(h, CURLOPT_TCP_NODELAY, 1)
-        tarn_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(timeout * 1000))
-        // `curl_easy_recv` reads at most this much at a time (16 KiB by default).
-        tarn_curl_setopt_long(h, CURLOPT_BUFFERSIZE, Self.maxBuffer)
-        guard curl_easy_perform(h) == CURLE_OK else { return false }
         socket = tarn_curl_active_socket(h)
-        guard socket >= 0 else { return false }
-        let request = Array(requestHead.utf8)
+        let request = Array(call.requestHead.utf8)
         var sent = 0
         while sent < request.count {
             var n = 0
@@ -96,13 +87,6 @@ final class CurlDownload: @unchecked Sendable {
     func close() {
         if let h = handle { curl_easy_cleanup(h) }
         handle = nil
-    }
-
-    /// The request line and fields (they hold the signed `host`).
-    private var requestHead: String {
-        var text = "\(call.method) \(call.target.isEmpty ? "/" : call.target) HTTP/1.1\r\n"
-        for (name, value) in call.headers { text += "\(name): \(value)\r\n" }
-        return text + "\r\n"
     }
 
     /// On the curl thread, when the socket is readable or the reader made room: reads what
@@ -127,9 +111,10 @@ final class CurlDownload: @unchecked Sendable {
             guard code == CURLE_OK, n > 0 else { return .declined }
             head += piece[0..<n]
             lastProgress = DispatchTime.now().uptimeNanoseconds
-            if let (fieldsEnd, bodyStart) = Self.headEnd(head) {
+            if let (fieldsEnd, bodyStart) = head.withUnsafeBytes(ResponseHead.end) {
                 let leftover = head.count - bodyStart
-                guard accepts(head[..<fieldsEnd]), leftover <= length else { return .declined }
+                let taken = head[..<fieldsEnd].withUnsafeBytes(ResponseHead.init)?.frames(length: length, ranged: call.headers["range"] != nil)
+                guard taken == true, leftover <= length else { return .declined }
                 remaining = length - Int64(leftover)
                 if leftover > 0 { channel.write(chunk: ByteBuffer(bytes: head[bodyStart...])) }
                 head = []
@@ -137,32 +122,6 @@ final class CurlDownload: @unchecked Sendable {
             }
             guard head.count < Self.maxHead else { return .declined }
         }
-    }
-
-    /// Where the fields end (before the blank line) and the body starts, once both are there.
-    static func headEnd(_ bytes: [UInt8]) -> (Int, Int)? {
-        guard bytes.count >= 4 else { return nil }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
-            return (i, i + 4)
-        }
-        return nil
-    }
-
-    /// Whether the head is the answer asked for: the expected status and a body framed only
-    /// by its length, which is the read's.
-    private func accepts(_ fields: ArraySlice<UInt8>) -> Bool {
-        let lines = fields.split(separator: 10, omittingEmptySubsequences: false)
-        guard let status = lines.first.flatMap({ $0.withUnsafeBytes(HTTPHeadLine.status) }) else { return false }
-        var contentLength: Int64?
-        for line in lines.dropFirst() {
-            guard let (name, value) = line.withUnsafeBytes(HTTPHeadLine.field) else { return false }
-            switch name {
-            case "content-length": contentLength = Int64(value)
-            case "transfer-encoding": return false
-            default: continue
-            }
-        }
-        return status == (call.headers["range"] == nil ? 200 : 206) && contentLength == length
     }
 
     private func readBody(_ h: UnsafeMutableRawPointer, wake: @escaping @Sendable () -> Void) -> End? {

@@ -34,6 +34,13 @@ struct HTTPCall: Sendable {
     /// Lower-case names; `host` is sent as given (it is signed).
     var headers: [String: String]
     var body: Body = .empty
+
+    /// The request line and fields, for a request Tarn writes itself (they hold the signed `host`).
+    var requestHead: String {
+        var text = "\(method) \(target.isEmpty ? "/" : target) HTTP/1.1\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        return text + "\r\n"
+    }
 }
 
 /// What came back: status, lower-case headers and (unless streamed) the body.

@@ -32,3 +32,56 @@ enum HTTPHeadLine {
 
     private static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
 }
+
+/// A whole response head that Tarn read itself (`CurlDownload`, `KeptConnections`): only
+/// what decides whether its body is the one a read asked for.
+struct ResponseHead {
+    let status: Int
+    var contentLength: Int64?
+    /// Any `Transfer-Encoding`: the body is not framed by its length alone.
+    var transferEncoded = false
+    /// `Connection: close`: the connection cannot carry another request.
+    var closes = false
+
+    /// Where the head's fields end (at the blank line) and the body starts, once both arrived.
+    static func end(_ bytes: UnsafeRawBufferPointer) -> (fieldsEnd: Int, bodyStart: Int)? {
+        guard bytes.count >= 4 else { return nil }
+        var i = 0
+        while i <= bytes.count - 4 {
+            if bytes[i] == 13, bytes[i + 1] == 10, bytes[i + 2] == 13, bytes[i + 3] == 10 { return (i, i + 4) }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The status line and fields before the blank line; nil when they are not a response head.
+    init?(_ fields: UnsafeRawBufferPointer) {
+        var lineStart = 0
+        var status: Int?
+        while lineStart < fields.count {
+            let lineEnd = fields[lineStart...].firstIndex(of: 10) ?? fields.count
+            let line = UnsafeRawBufferPointer(rebasing: fields[lineStart..<lineEnd])
+            lineStart = lineEnd + 1
+            if status == nil {
+                guard let s = HTTPHeadLine.status(line) else { return nil }
+                status = s
+                continue
+            }
+            guard let (name, value) = HTTPHeadLine.field(line) else { return nil }
+            switch name {
+            case "content-length": contentLength = Int64(value)
+            case "transfer-encoding": transferEncoded = true
+            case "connection": closes = value.lowercased() == "close"
+            default: continue
+            }
+        }
+        guard let status else { return nil }
+        self.status = status
+    }
+
+    /// Whether this is the answer to a read of `length` bytes: 200, or 206 for a range, with a
+    /// body framed only by that length.
+    func frames(length: Int64, ranged: Bool) -> Bool {
+        status == (ranged ? 206 : 200) && contentLength == length && !transferEncoded
+    }
+}
