@@ -123,7 +123,8 @@ let package = Package(
         .executableTarget(name: "tarn-crash-helper", dependencies: ["TarnCore", "TarnMetadata"]),
         .testTarget(name: "TarnCoreTests", dependencies: ["TarnCore", .product(name: "Crypto", package: "swift-crypto")]),
         // The S3 store is tested against a second Tarn (its S3 gateway) started as a child process.
-        .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock", "tarn"]),
+        .testTarget(name: "TarnBlockTests", dependencies: ["TarnBlock", "tarn", .product(name: "NIOCore", package: "swift-nio"),
+                                                      .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "TarnClientTests", dependencies: ["TarnClient"]),
         .testTarget(name: "TarnActionsTests", dependencies: ["TarnActions"]),
         .testTarget(name: "TarnLineageTests", dependencies: ["TarnLineage"]),

@@ -118,12 +118,8 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func fetch(_ read: RemoteRead, head: HTTPResponse, request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
         waiting = true
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        read.start { bytes in
-            loop.execute {
-                bound.value.handler.fetched(bytes, head: head, request: request, start: start, context: bound.value.context)
-            }
+        read.start(on: context.eventLoop) { bytes in
+            self.fetched(bytes, head: head, request: request, start: start, context: context)
         }
     }
 

@@ -127,12 +127,8 @@ final class RawReadHandler: ChannelDuplexHandler {
     private func fetch(_ read: RemoteRead, head: HTTPResponse, request: HTTPRequest, length: Int, start: UInt64,
                        context: ChannelHandlerContext) {
         waiting = true
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        read.start { body in
-            loop.execute {
-                bound.value.handler.fetched(body, head: head, request: request, length: length, start: start, context: bound.value.context)
-            }
+        read.start(on: context.eventLoop) { body in
+            self.fetched(body, head: head, request: request, length: length, start: start, context: context)
         }
     }
 

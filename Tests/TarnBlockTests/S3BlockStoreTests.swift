@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 @testable import TarnBlock
 
@@ -165,6 +167,53 @@ struct S3Fixture {
         // Through the store, which takes that path from 8 MiB.
         let tail = try await readAll(f.store.get(namespace: f.namespace, address: stored.physicalAddress, range: 5...(12 << 20)))
         #expect(tail == Array(body.allBytes[5...]))
+    }
+
+    /// Small reads from a plain-HTTP backend go over the event loop's own connections
+    /// (`KeptConnections`) once it has one: whole (a body that arrives in several reads) or
+    /// ranged, one after another on one connection. An answer that is not the one asked for
+    /// gives nil and closes the connection; the next read still comes through curl.
+    @Test(arguments: Backend.allCases)
+    func smallReadsGoOverTheEventLoopsOwnConnections(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        let body = Chunks(count: 1, chunkSize: 300_000)
+        let stored = try await f.store.put(namespace: f.namespace, body: body, size: 300_000)
+        let bytes = body.allBytes
+        let kept = try #require(f.store.client.kept)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let connections = kept.connections(of: loop)
+        @Sendable func read(_ range: ClosedRange<Int64>?, size: Int64 = 300_000, address: String? = nil) async throws -> [UInt8]? {
+            let r = try #require(f.store.prepareRead(namespace: f.namespace, address: address ?? stored.physicalAddress,
+                                                     range: range, size: size, limit: 1 << 20))
+            let buffer = await withCheckedContinuation { (c: CheckedContinuation<ByteBuffer?, Never>) in
+                loop.execute { r.start(on: loop) { c.resume(returning: $0) } }
+            }
+            return buffer.map { Array($0.readableBytesView) }
+        }
+        @Sendable func counts() async throws -> (served: Int, open: Int) {
+            try await loop.submit { (connections.served, connections.counts.values.reduce(0) { $0 + $1.open }) }.get()
+        }
+        let (bucket, key) = try f.store.locate(f.namespace, stored.physicalAddress)
+        let origin = f.store.client.signed(S3Client.Request(method: "GET", bucket: bucket, key: key)).origin
+
+        try await kept.open(origin, for: connections).get()
+        #expect(try await read(nil) == bytes)
+        #expect(try await read(100...4099) == Array(bytes[100...4099]))
+        var now = try await counts()
+        #expect(now.served == 2 && now.open == 1)
+
+        // A length that is not the object's: nil, and the connection is closed.
+        #expect(try await read(nil, size: 300_001) == nil)
+        now = try await counts()
+        #expect(now.served == 2 && now.open == 0)
+        // With no connection idle the read goes through curl.
+        #expect(try await read(5...9) == Array(bytes[5...9]))
+        #expect(try await counts().served == 2)
+
+        // A missing object: nil, not the backend's error page.
+        try await kept.open(origin, for: connections).get()
+        #expect(try await read(nil, address: stored.physicalAddress + "-missing") == nil)
+        #expect(try await counts().served == 2)
     }
 
     private func drain(_ channel: ByteChannel) async throws -> [UInt8] {

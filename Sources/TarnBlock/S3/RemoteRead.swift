@@ -10,12 +10,9 @@ public struct RemoteRead: Sendable {
     /// The bytes the read must bring; another count is a failure.
     let length: Int
 
-    /// Sends the read; `complete` is called once, on the curl thread.
-    public func start(_ complete: @escaping @Sendable (ByteBuffer?) -> Void) {
-        let length = self.length
-        client.attempt(request) { reply in
-            guard let reply, reply.body.count == length else { return complete(nil) }
-            complete(ByteBuffer(bytes: reply.body))
-        }
+    /// Sends the read from `loop`, the caller's event loop; `complete` is called once, on
+    /// `loop` and never before this returns, with the bytes or nil.
+    public func start(on loop: any EventLoop, _ complete: @escaping (ByteBuffer?) -> Void) {
+        client.read(request, length: length, on: loop, complete: complete)
     }
 }

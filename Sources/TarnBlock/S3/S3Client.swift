@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOCore
 import Synchronization
 import TarnCore
 #if canImport(Glibc)
@@ -12,6 +13,8 @@ import Glibc
 final class S3Client: @unchecked Sendable {
     let settings: S3Settings
     private let curl: CurlClient
+    /// The event loops' own connections for small reads, when the endpoint is plain HTTP.
+    let kept: KeptConnections?
     /// The signing key of the current day (derived once a day, not per request), with its
     /// scope's text and what the Authorization field starts with.
     private var key: SigningState?
@@ -40,6 +43,7 @@ final class S3Client: @unchecked Sendable {
         } else {
             endpoint = nil
         }
+        kept = endpoint?.scheme == "http" ? KeptConnections(connectTimeout: settings.connectTimeout, stallTimeout: settings.stallTimeout) : nil
     }
 
     /// A request before signing: bucket, decoded key, query, extra lower-case headers.
@@ -135,11 +139,20 @@ final class S3Client: @unchecked Sendable {
         return UInt64.random(in: UInt64(cap / 2)...UInt64(cap)) * 1_000
     }
 
-    /// Sends `r` once, without retries, for a caller with a slower path to fall back on:
-    /// `complete` gets the 2xx reply, or nil for anything else, on the curl thread.
-    func attempt(_ r: Request, complete: @escaping @Sendable (HTTPReply?) -> Void) {
-        curl.start(signed(r)) { outcome in
-            if case let .success(reply) = outcome, (200..<300).contains(reply.status) { complete(reply) } else { complete(nil) }
+    /// Sends the GET `r` once, without retries, for a caller on `loop` with a slower path to
+    /// fall back on: `complete` gets the body of `length` bytes, or nil for anything else, on
+    /// `loop` and never before this returns. Over a connection of the loop's own when it has
+    /// one idle (`KeptConnections`), else through curl.
+    func read(_ r: Request, length: Int, on loop: any EventLoop, complete: @escaping (ByteBuffer?) -> Void) {
+        let call = signed(r)
+        if let kept, kept.get(call, length: length, on: loop, complete: complete) { return }
+        let bound = NIOLoopBound(complete, eventLoop: loop)
+        curl.start(call) { outcome in
+            guard case let .success(reply) = outcome, (200..<300).contains(reply.status), reply.body.count == length else {
+                return loop.execute { bound.value(nil) }
+            }
+            let body = ByteBuffer(bytes: reply.body)
+            loop.execute { bound.value(body) }
         }
     }
 
