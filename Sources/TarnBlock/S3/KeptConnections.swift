@@ -189,6 +189,7 @@ final class KeptConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard var r = read else { return fail() }  // bytes nobody asked for
+        read = nil  // while `r` is worked on, so that its buffers are not shared (no copy on write)
         var bytes = unwrapInboundIn(data)
         if r.body == nil {
             if r.head == nil { r.head = bytes } else { r.head!.writeBuffer(&bytes) }
@@ -197,10 +198,13 @@ final class KeptConnection: ChannelInboundHandler, @unchecked Sendable {
                 return r.head!.readableBytes > Self.maxHead ? fail() : ()
             }
             let head = r.head!.withUnsafeReadableBytes { ResponseHead(UnsafeRawBufferPointer(rebasing: $0[..<fieldsEnd])) }
-            guard let head, head.frames(length: Int64(r.length), ranged: r.ranged) else { return fail() }
+            guard let head, head.frames(length: Int64(r.length), ranged: r.ranged) else {
+                read = r
+                return fail()
+            }
             r.keepsConnection = !head.closes
-            r.head!.moveReaderIndex(forwardBy: bodyStart)
             bytes = r.head!
+            bytes.moveReaderIndex(forwardBy: bodyStart)
             r.head = nil
             // The usual case: the whole body came with the head, and is sent on as a slice of it.
             if bytes.readableBytes == r.length {
@@ -211,9 +215,11 @@ final class KeptConnection: ChannelInboundHandler, @unchecked Sendable {
             }
         }
         if bytes.readableBytes > 0 { r.body!.writeBuffer(&bytes) }
-        guard r.body!.readableBytes >= r.length else { read = r; return }
-        guard r.body!.readableBytes == r.length else { return fail() }  // more than was framed
-        read = nil
+        guard r.body!.readableBytes == r.length else {
+            read = r
+            // Short: wait for the rest. Longer: more than was framed.
+            return r.body!.readableBytes > r.length ? fail() : ()
+        }
         r.stall.cancel()
         if r.keepsConnection { connections.park(self) } else { close() }
         connections.served += 1
