@@ -58,7 +58,8 @@ public struct S3Gateway: Sendable {
         if request.headers[.expect]?.lowercased() == "100-continue" {
             try? await channel.writeAndFlush(HTTPResponsePart.head(HTTPResponse(status: .continue)))
         }
-        let s3 = S3Request(request, domain: domain)
+        var s3 = S3Request(request, domain: domain)
+        s3.eventLoop = channel.eventLoop
         do {
             let principal = try authenticate(s3)
             var response = try await dispatch(s3, principal)

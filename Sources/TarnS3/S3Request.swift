@@ -1,3 +1,4 @@
+import NIOCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -12,6 +13,8 @@ struct S3Request {
     var key: String?
     let query: [(name: String, value: String)]
     let headers: [String: String]
+    /// The event loop of the client's connection, when known.
+    var eventLoop: (any EventLoop)?
 
     init(_ request: Request, domain: String?) {
         http = request

@@ -152,8 +152,9 @@ struct Objects {
         if head { return Response(status: status, headers: headers) }
         let reader = try await catalog.open(entry, in: repo, range: range)
         if let whole = try await reader.readWhole() { return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole)) }
+        let loop = (context as? APIRequestContext)?.channel.eventLoop
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(reader.length)) { writer in
-            try await reader.writeRuns { try await writer.write(contentsOf: $0) }
+            try await reader.writeRuns(from: loop) { try await writer.write(contentsOf: $0) }
             try await writer.finish(nil)
         })
     }

@@ -32,7 +32,7 @@ extension S3Gateway {
             return Response(status: answer.status, headers: answer.headers, body: ResponseBody(byteBuffer: whole))
         }
         return Response(status: answer.status, headers: answer.headers, body: ResponseBody(contentLength: Int(reader.length)) { writer in
-            try await reader.writeRuns { try await writer.write(contentsOf: $0) }
+            try await reader.writeRuns(from: r.eventLoop) { try await writer.write(contentsOf: $0) }
             try await writer.finish(nil)
         })
     }
