@@ -1,7 +1,7 @@
-import NIOCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import TarnCore
 
 /// What the gateway reads off a request: bucket (repository), key (`<ref>/<path>`), the
