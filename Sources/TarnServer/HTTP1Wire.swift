@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import TarnCore
 
 /// HTTP/1.1 on the wire for the requests `RawReadHandler` answers itself: the head of a
 /// bodiless GET or HEAD read straight from the connection's bytes, and a response head
@@ -99,21 +100,7 @@ enum HTTP1Wire {
 
     /// The index of the CRLF that ends the head (the second of the blank line's pair), or nil.
     private static func headEnd(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        var i = 3
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == UInt8(ascii: "\n") {
-                if bytes[i - 1] == UInt8(ascii: "\r"), bytes[i - 2] == UInt8(ascii: "\n"), bytes[i - 3] == UInt8(ascii: "\r") { return i - 1 }
-                i += 1
-            } else if b == UInt8(ascii: "\r") {
-                i += 1
-            } else {
-                // Neither byte of a CRLF: the blank line cannot end before i + 4.
-                i += 4
-            }
-        }
-        return nil
+        HTTPHeadEnd.blankLine(in: bytes).map { $0 + 2 }
     }
 
     /// RFC 9110 tchar.

@@ -1,3 +1,5 @@
+import TarnCore
+
 /// The lines of an HTTP/1.1 response head, read on bytes: curl's header callback is given them
 /// one at a time for every response, and `CurlDownload` reads a whole head itself.
 enum HTTPHeadLine {
@@ -45,13 +47,7 @@ struct ResponseHead {
 
     /// Where the head's fields end (at the blank line) and the body starts, once both arrived.
     static func end(_ bytes: UnsafeRawBufferPointer) -> (fieldsEnd: Int, bodyStart: Int)? {
-        guard bytes.count >= 4 else { return nil }
-        var i = 0
-        while i <= bytes.count - 4 {
-            if bytes[i] == 13, bytes[i + 1] == 10, bytes[i + 2] == 13, bytes[i + 3] == 10 { return (i, i + 4) }
-            i += 1
-        }
-        return nil
+        HTTPHeadEnd.blankLine(in: bytes).map { ($0, $0 + 4) }
     }
 
     /// The status line and fields before the blank line; nil when they are not a response head.
