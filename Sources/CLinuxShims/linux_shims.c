@@ -70,3 +70,24 @@ int tarn_set_direct_io(int fd, int on) {
     return -1;
 #endif
 }
+
+int64_t tarn_splice(int fd_in, int fd_out, int64_t length, int more) {
+#ifdef __linux__
+    unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (more ? SPLICE_F_MORE : 0);
+    return splice(fd_in, NULL, fd_out, NULL, (size_t)length, flags);
+#else
+    (void)fd_in; (void)fd_out; (void)length; (void)more;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int tarn_set_pipe_size(int fd, int size) {
+#ifdef __linux__
+    return fcntl(fd, F_SETPIPE_SZ, size);
+#else
+    (void)fd; (void)size;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

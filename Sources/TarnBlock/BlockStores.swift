@@ -75,6 +75,13 @@ public final class BlockStores: Sendable {
         return s3.prepareRead(namespace: namespace, address: address, range: range, size: size, limit: limit)
     }
 
+    /// A long read in S3 to relay between connections (`S3BlockStore.prepareRelay`); nil when
+    /// the bytes are local, the endpoint is not plain HTTP or the read is shorter.
+    public func prepareRemoteRelay(namespace: String, address: String, range: ClosedRange<Int64>?, size: Int64) -> RemoteRelay? {
+        guard Self.isS3(address) || Self.isS3(namespace), let s3 else { return nil }
+        return s3.prepareRelay(namespace: namespace, address: address, range: range, size: size)
+    }
+
     public func size(namespace: String, address: String) async throws -> Int64 {
         if Self.isS3(address) || Self.isS3(namespace) { return try await s3Store(address).size(namespace: namespace, address: address) }
         return try local.size(namespace: namespace, address: address)

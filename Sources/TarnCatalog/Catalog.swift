@@ -214,6 +214,12 @@ public final class Catalog: Sendable {
         blocks.prepareRemoteRead(namespace: repository.storageNamespace, address: entry.physicalAddress, range: range, size: entry.size, limit: limit)
     }
 
+    /// A long read of an entry kept in S3 behind a plain-HTTP endpoint, to be relayed from the
+    /// backend's connection to the client's; nil otherwise.
+    public func prepareRemoteRelay(_ entry: Entry, in repository: Repository, range: ClosedRange<Int64>?) -> RemoteRelay? {
+        blocks.prepareRemoteRelay(namespace: repository.storageNamespace, address: entry.physicalAddress, range: range, size: entry.size)
+    }
+
     /// The full URI of an entry's bytes, as lakeFS reports `physical_address`.
     public func physicalURI(repository: Repository, entry: Entry) -> String {
         if entry.physicalAddress.contains("://") { return entry.physicalAddress }

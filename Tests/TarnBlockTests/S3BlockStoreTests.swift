@@ -216,6 +216,45 @@ struct S3Fixture {
         #expect(try await counts().served == 2)
     }
 
+    /// A long read relayed inside the kernel (`RemoteRelay`): the body that came with the
+    /// backend's head and the rest spliced to a socket make the object, whole or a range; a
+    /// read whose length is not the backend's is declined before a byte is taken; short
+    /// reads and TLS endpoints are not relayed.
+    @Test(arguments: Backend.allCases)
+    func longReadsAreRelayedFromSocketToSocket(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        let size = 9 << 20 + 4321
+        let body = Chunks(count: 1, chunkSize: size)
+        let stored = try await f.store.put(namespace: f.namespace, body: body, size: Int64(size))
+        let bytes = body.allBytes
+        @Sendable func relayed(_ range: ClosedRange<Int64>?, size claimed: Int64 = Int64(size)) throws -> [UInt8]? {
+            let relay = try #require(f.store.prepareRelay(namespace: f.namespace, address: stored.physicalAddress, range: range, size: claimed))
+            #expect(RemoteRelay.claim())
+            guard let source = relay.open() else {
+                RemoteRelay.release()
+                return nil
+            }
+            var ends: [Int32] = [-1, -1]
+            #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends) == 0)
+            defer { close(ends[0]) }
+            let out = ends[1]
+            let relaying = Thread { _ = source.relay(to: out); close(out) }
+            var received = source.leftover
+            relaying.start()
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(ends[0], $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                received += buffer[..<n]
+            }
+            return received
+        }
+        #expect(try relayed(nil) == bytes)
+        #expect(try relayed(1_000...(9 << 20)) == Array(bytes[1_000...(9 << 20)]))
+        #expect(try relayed(nil, size: Int64(size) + 1) == nil)
+        #expect(f.store.prepareRelay(namespace: f.namespace, address: stored.physicalAddress, range: 0...4095, size: Int64(size)) == nil)
+    }
+
     private func drain(_ channel: ByteChannel) async throws -> [UInt8] {
         var out: [UInt8] = []
         while let run = try await channel.readRun(max: 4 << 20) {

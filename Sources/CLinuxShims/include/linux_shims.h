@@ -31,4 +31,13 @@ int64_t tarn_seek_data(int fd, int64_t offset);
 /// 0, or -1 where the file system does not support it (EINVAL) or elsewhere (ENOSYS).
 int tarn_set_direct_io(int fd, int on);
 
+/// splice(2) between two descriptors, one of them a pipe, with no offsets: moves up to
+/// `length` bytes inside the kernel (page references, not copies, from and to TCP sockets).
+/// `more` sets SPLICE_F_MORE; SPLICE_F_MOVE and SPLICE_F_NONBLOCK are always set. Bytes
+/// moved, 0 at the end of the input, or -1.
+int64_t tarn_splice(int fd_in, int fd_out, int64_t length, int more);
+
+/// fcntl(F_SETPIPE_SZ): the pipe's capacity, at least `size` when allowed; the new capacity or -1.
+int tarn_set_pipe_size(int fd, int size);
+
 #endif

@@ -306,6 +306,17 @@ public final class S3BlockStore: BlockStore {
         return RemoteRead(client: client, request: read.request, length: Int(read.length))
     }
 
+    /// A read to be relayed from the backend's connection to the client's (see `RemoteRelay`):
+    /// nil unless the endpoint is plain HTTP and the read is at least `relayFloor` long.
+    public func prepareRelay(namespace: String, address: String, range: ClosedRange<Int64>?, size: Int64) -> RemoteRelay? {
+        guard client.kept != nil, let read = try? ranged(namespace, address, range, size), read.length >= Self.relayFloor else { return nil }
+        return RemoteRelay(client: client, request: read.request, length: read.length)
+    }
+
+    /// The shortest read relayed: a relay takes a thread and a connection of its own, which
+    /// pay for themselves on megabytes, not on kilobytes.
+    public static let relayFloor: Int64 = 8 << 20
+
     /// The GET of `range` (all of it when nil) of an object of `objectSize` bytes: where it
     /// starts, how long it is and the backend request that reads it.
     private func ranged(_ namespace: String, _ address: String, _ range: ClosedRange<Int64>?, _ objectSize: Int64) throws
