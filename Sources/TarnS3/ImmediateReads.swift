@@ -7,10 +7,11 @@ import TarnBlock
 /// signature check, SQLite lookup and one `pread` from the page cache cost less than the hops
 /// to a task and back that the router's async path takes (a 4 KiB GET spent about a third of
 /// its server time on them). Bytes kept in S3 come from one backend GET that the event loop
-/// starts and is called back from (`RemoteRead`). Everything else — any query, a body,
-/// `Connection` or `Expect` headers, an error, a GET above `ObjectReader.wholeReadLimit`, a
-/// backend read that failed — is left to `respond(to:)`, which answers it as before, errors
-/// and retries included.
+/// starts and is called back from (`RemoteRead`); a long one, for a caller that owns the
+/// client's connection, is relayed from the backend's (`RemoteRelay`). Everything else — any
+/// query, a body, `Connection` or `Expect` headers, an error, a GET above
+/// `ObjectReader.wholeReadLimit` that is not relayed, a backend read that failed — is left to
+/// `respond(to:)`, which answers it as before, errors and retries included.
 extension S3Gateway {
     public struct ImmediateAnswer {
         public enum Body {
@@ -18,6 +19,9 @@ extension S3Gateway {
             case bytes(ByteBuffer)
             /// To be fetched from the backend before `head` is sent.
             case remote(RemoteRead)
+            /// To be relayed from the backend's connection to the client's after `head`
+            /// (only when asked for: the caller must own the client's connection).
+            case relay(RemoteRelay)
         }
         public var head: HTTPResponse
         public var body: Body
@@ -47,8 +51,9 @@ extension S3Gateway {
     }
 
     /// The whole answer to `head` but for its request-ID headers, or nil when the request
-    /// should take the usual path.
-    public func answerImmediately(_ head: HTTPRequest) -> ImmediateAnswer? {
+    /// should take the usual path. `relaying`: a long read of bytes in S3 may be answered
+    /// with a `RemoteRelay` (else it takes the usual path).
+    public func answerImmediately(_ head: HTTPRequest, relaying: Bool = false) -> ImmediateAnswer? {
         guard head.method == .get || head.method == .head, let target = head.path, !target.utf8.contains(UInt8(ascii: "?")) else {
             return nil
         }
@@ -66,11 +71,12 @@ extension S3Gateway {
                 if let reader = try catalog.openLocal(entry, in: repository, range: answer.range) {
                     guard let bytes = try reader.readWholeNow() else { return nil }
                     body = .bytes(bytes)
-                } else {
-                    guard let read = catalog.prepareRemoteRead(entry, in: repository, range: answer.range, limit: ObjectReader.wholeReadLimit) else {
-                        return nil
-                    }
+                } else if let read = catalog.prepareRemoteRead(entry, in: repository, range: answer.range, limit: ObjectReader.wholeReadLimit) {
                     body = .remote(read)
+                } else if relaying, let relay = catalog.prepareRemoteRelay(entry, in: repository, range: answer.range) {
+                    body = .relay(relay)
+                } else {
+                    return nil
                 }
             }
             return ImmediateAnswer(head: HTTPResponse(status: answer.status, headerFields: answer.headers), body: body)

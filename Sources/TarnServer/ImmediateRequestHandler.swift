@@ -20,10 +20,10 @@ import TarnS3
 ///
 /// Responses stay in request order: while a request passed on has not had its response
 /// written to the end, later requests (pipelined ones) are passed on too; while bytes are
-/// being fetched from an S3 backend or an upload waits for its flush to disk, the connection
-/// is not read and what was already read waits here. A fetch or upload that fails passes its
-/// request on (an upload with the body it received), so the router answers it, retries and
-/// errors included. An answered request gets what the router's middleware gives any other:
+/// being fetched or relayed (`RelayedRead`) from an S3 backend or an upload waits for its flush
+/// to disk, the connection is not read and what was already read waits here. A fetch, relay or
+/// upload that fails before its answer began passes its request on (an upload with the body
+/// it received), so the router answers it, retries and errors included. An answered request gets what the router's middleware gives any other:
 /// `X-Request-Id`, `Date`, `Server`, its request log line and its metrics under the S3
 /// router's route.
 final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -71,7 +71,7 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         switch part {
         case let .head(request):
             let start = DispatchTime.now().uptimeNanoseconds
-            if passedOn == 0, let answer = gateway.answerImmediately(request) {
+            if passedOn == 0, let answer = gateway.answerImmediately(request, relaying: true) {
                 pending = (answer, request, start)
                 forwarding = false
             } else if passedOn == 0, let put = gateway.acceptImmediately(request) {
@@ -105,6 +105,7 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
                 case .none: write(answer.head, body: nil, to: request, start: start, context: context)
                 case let .bytes(bytes): write(answer.head, body: bytes, to: request, start: start, context: context)
                 case let .remote(read): fetch(read, head: answer.head, request: request, start: start, context: context)
+                case let .relay(relay): self.relay(relay, head: answer.head, request: request, start: start, context: context)
                 }
             }
         }
@@ -131,6 +132,44 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         } else {
             passOn(.head(request), context: context)
             handle(.end(nil), context: context)
+        }
+        resume(context: context)
+    }
+
+    /// Relays a long read from the backend's connection to the client's (`RelayedRead`), or
+    /// passes the request on when every relay is taken.
+    private func relay(_ relay: RemoteRelay, head: HTTPResponse, request: HTTPRequest, start: UInt64, context: ChannelHandlerContext) {
+        waiting = RelayedRead.start(relay, context: context, writeHead: { leftover in
+            let (decorated, id) = self.accounting.decorate(head, for: request)
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.write(self.wrapOutboundOut(.head(decorated)), promise: leftover.readableBytes > 0 ? nil : written)
+            if leftover.readableBytes > 0 { context.write(self.wrapOutboundOut(.body(leftover)), promise: written) }
+            context.flush()
+            self.accounting.record(request, status: decorated.status, start: start, requestID: id)
+            return written.futureResult.map { true }
+        }, ended: { end in
+            self.relayed(end, request: request, context: context)
+        })
+        if !waiting {
+            passOn(.head(request), context: context)
+            handle(.end(nil), context: context)
+        }
+    }
+
+    private func relayed(_ end: RelayedRead.End, request: HTTPRequest, context: ChannelHandlerContext) {
+        waiting = false
+        guard context.channel.isActive else { held = []; return }
+        switch end {
+        case .declined:
+            passOn(.head(request), context: context)
+            handle(.end(nil), context: context)
+        case .done:
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case .failed:
+            // The client has a head whose body will not all come: only closing tells it.
+            held = []
+            context.close(promise: nil)
+            return
         }
         resume(context: context)
     }

@@ -11,8 +11,9 @@ import TarnS3
 /// conversions to and from HTTP types and the response encoder; this stage spends a fraction.
 ///
 /// An object kept in S3 is fetched by one backend GET the event loop starts and is called back
-/// from; meanwhile what the connection sends (up to `readAheadWhileWaiting`) waits here. A
-/// fetch that fails leaves its request to the next stages, which retry and report errors.
+/// from, or, from 8 MiB, relayed from the backend's connection (`RelayedRead`); meanwhile what
+/// the connection sends (up to `readAheadWhileWaiting`) waits here. A fetch or relay that fails
+/// before its answer began leaves its request to the next stages, which retry and report errors.
 ///
 /// The first request this stage does not answer — another operation, a body, anything the
 /// narrow parser refuses, an error — goes on to NIO's decoder with every byte after it, and
@@ -78,7 +79,7 @@ final class RawReadHandler: ChannelDuplexHandler {
                 return
             case let .head(request, length):
                 let start = DispatchTime.now().uptimeNanoseconds
-                guard let answer = gateway.answerImmediately(request) else {
+                guard let answer = gateway.answerImmediately(request, relaying: true) else {
                     passOn(bytes, context: context)
                     return
                 }
@@ -86,6 +87,13 @@ final class RawReadHandler: ChannelDuplexHandler {
                 case let .remote(read):
                     unread = bytes
                     fetch(read, head: answer.head, request: request, length: length, start: start, context: context)
+                    return
+                case let .relay(relay):
+                    unread = bytes
+                    if !self.relay(relay, head: answer.head, request: request, length: length, start: start, context: context) {
+                        unread = nil
+                        passOn(bytes, context: context)
+                    }
                     return
                 case let .bytes(body):
                     guard write(answer.head, body: body, to: request, start: start, context: context) else {
@@ -145,6 +153,59 @@ final class RawReadHandler: ChannelDuplexHandler {
         } else {
             passOn(bytes, context: context)
         }
+        resumeAfterWaiting(context: context)
+    }
+
+    /// Relays a long read from the backend's connection to the client's (`RelayedRead`); false,
+    /// with nothing started, when every relay is taken.
+    private func relay(_ relay: RemoteRelay, head: HTTPResponse, request: HTTPRequest, length: Int, start: UInt64,
+                       context: ChannelHandlerContext) -> Bool {
+        let started = RelayedRead.start(relay, context: context, writeHead: { leftover in
+            self.writeRelayHead(head, leftover: leftover, request: request, start: start, context: context)
+        }, ended: { end in
+            self.relayed(end, length: length, context: context)
+        })
+        waiting = started
+        return started
+    }
+
+    /// Writes and flushes a relay's head and the body bytes that came with the backend's:
+    /// true once they are in the socket (NIO completes a write's promise when the kernel took
+    /// all of it, after every write before it), false when the head needs the encoder's
+    /// framing (nothing written).
+    private func writeRelayHead(_ head: HTTPResponse, leftover: ByteBuffer, request: HTTPRequest, start: UInt64,
+                                context: ChannelHandlerContext) -> EventLoopFuture<Bool> {
+        guard context.channel.isActive else { return context.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        guard write(head, body: leftover, to: request, start: start, context: context, promise: promise) else {
+            promise.succeed()
+            return context.eventLoop.makeSucceededFuture(false)
+        }
+        flushScheduled = false
+        context.flush()
+        return promise.futureResult.map { true }
+    }
+
+    private func relayed(_ end: RelayedRead.End, length: Int, context: ChannelHandlerContext) {
+        waiting = false
+        guard context.channel.isActive, var bytes = unread else { unread = nil; return }
+        unread = nil
+        switch end {
+        case .declined:
+            passOn(bytes, context: context)
+        case .done:
+            bytes.moveReaderIndex(forwardBy: length)
+            answer(bytes, context: context)
+        case .failed:
+            // The client has a head whose body will not all come: only closing tells it.
+            context.close(promise: nil)
+            return
+        }
+        resumeAfterWaiting(context: context)
+    }
+
+    /// After a fetch or relay: what was held while waiting goes on.
+    private func resumeAfterWaiting(context: ChannelHandlerContext) {
         // What went on, now or after the answer, is delivered on a read's completion.
         if passing { context.fireChannelReadComplete() }
         if !waiting, inputClosedHeld {
@@ -159,7 +220,7 @@ final class RawReadHandler: ChannelDuplexHandler {
 
     /// Writes the answer (not flushed); false, writing nothing, when it needs framing left to the encoder.
     private func write(_ answerHead: HTTPResponse, body: ByteBuffer?, to request: HTTPRequest, start: UInt64,
-                       context: ChannelHandlerContext) -> Bool {
+                       context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) -> Bool {
         // The common fields follow the answer's own, as `decorate` would add them; an answer
         // that has one of them already (none does today) is decorated instead, in place.
         var (id, fields) = accounting.commonFields(for: request)
@@ -172,7 +233,7 @@ final class RawReadHandler: ChannelDuplexHandler {
         guard HTTP1Wire.writeResponseHead(head, extra: fields, into: &out) else { return false }
         // One buffer, one write: a small body costs less to copy than a second iovec.
         if var body { out.writeBuffer(&body) }
-        context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
+        context.write(wrapOutboundOut(.byteBuffer(out)), promise: promise)
         accounting.record(request, status: head.status, start: start, requestID: id)
         return true
     }

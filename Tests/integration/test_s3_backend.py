@@ -359,6 +359,130 @@ def test_small_gets_after_the_backend_restarted_come_back_whole():
         read_all()
 
 
+def relays(server, outcome):
+    """`tarn_backend_relays_total{outcome=...}` from the server's /metrics."""
+    text = requests.get(server.url + "/metrics", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith("tarn_backend_relays_total{") and f'outcome="{outcome}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def read_response(sock, buf=b""):
+    """One response off `sock`: status, lower-case headers, body and what came after it."""
+    data = bytearray(buf)
+    while b"\r\n\r\n" not in data:
+        more = sock.recv(1 << 20)
+        assert more, "connection closed before a head"
+        data += more
+    end = data.index(b"\r\n\r\n")
+    lines = bytes(data[:end]).decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers["content-length"])
+    del data[:end + 4]
+    while len(data) < length:
+        more = sock.recv(1 << 20)
+        assert more, f"connection closed {length - len(data)} bytes before the body's end"
+        data += more
+    return int(lines[0].split()[1]), headers, bytes(data[:length]), bytes(data[length:])
+
+
+def test_large_gets_are_relayed_whole_and_in_order_on_one_connection(weed, server):
+    """A header-signed GET of 8 MiB or more from a plain-HTTP backend is relayed from the
+    backend's socket to the client's (splice): whole objects and ranges arrive intact, and a
+    request pipelined behind a relayed one is answered after it, never inside it."""
+    bucket = weed.make_bucket()
+    repo = server.repo(f"s3://{bucket}/relay")
+    s3 = tarn_s3(server.url)
+    big = os.urandom(1 << 20) * 11 + os.urandom(12345)
+    small = os.urandom(3000)
+    s3.put_object(Bucket=repo.id, Key="main/big.bin", Body=big)
+    s3.put_object(Bucket=repo.id, Key="main/small.bin", Body=small)
+    done = relays(server, "done")
+
+    assert s3.get_object(Bucket=repo.id, Key="main/big.bin")["Body"].read() == big
+    ranged = s3.get_object(Bucket=repo.id, Key="main/big.bin", Range="bytes=1000-9437183")
+    assert ranged["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert ranged["ContentRange"] == f"bytes 1000-9437183/{len(big)}"
+    assert ranged["Body"].read() == big[1000:9437184]
+    assert relays(server, "done") == done + 2
+
+    # Three requests in one write: big, small, big; the answers in that order and intact.
+    base = f"{server.url}/{repo.id}/main/"
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=60) as sock:
+        sock.sendall(raw_request(base + "big.bin", "GET") + raw_request(base + "small.bin", "GET") + raw_request(base + "big.bin", "GET"))
+        rest = b""
+        for expected in (big, small, big):
+            status, headers, body, rest = read_response(sock, rest)
+            assert status == 200 and body == expected
+        assert rest == b""
+    assert relays(server, "done") == done + 4
+
+
+def test_clients_leaving_mid_relay_give_their_relays_back(weed, server):
+    """A client that closes its connection part way through a relayed GET ends the relay:
+    more of them than may run at once (32) leave, and the next GET is still relayed whole."""
+    bucket = weed.make_bucket()
+    repo = server.repo(f"s3://{bucket}/leave")
+    s3 = tarn_s3(server.url)
+    big = os.urandom(1 << 20) * 48
+    s3.put_object(Bucket=repo.id, Key="main/big.bin", Body=big)
+    failed = relays(server, "failed")
+    port = int(server.url.rsplit(":", 1)[1])
+    request = raw_request(f"{server.url}/{repo.id}/main/big.bin", "GET")
+    for _ in range(40):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(request)
+            got = b""
+            while len(got) < 1 << 20:
+                more = sock.recv(1 << 16)
+                assert more
+                got += more
+            assert got.startswith(b"HTTP/1.1 200")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # reset, not FIN
+    done = relays(server, "done")
+    assert s3.get_object(Bucket=repo.id, Key="main/big.bin")["Body"].read() == big
+    assert relays(server, "done") == done + 1
+    # Each relay ended when its client left (a relay still running would hold its claim).
+    deadline = threading.Event()
+    for _ in range(100):
+        if relays(server, "failed") == failed + 40:
+            break
+        deadline.wait(0.1)
+    assert relays(server, "failed") == failed + 40
+
+
+def test_backend_killed_mid_relay_cuts_the_response_and_a_retry_succeeds():
+    """When the backend dies part way through a relayed GET the client's response ends short
+    of its Content-Length (the connection is closed), and after a restart the GET is whole."""
+    with weed_of_its_own() as (weed, server):
+        bucket = weed.make_bucket()
+        repo = server.repo(f"s3://{bucket}/cut")
+        s3 = tarn_s3(server.url)
+        size = 96 * 1024 * 1024
+        body = os.urandom(1024 * 1024) * (size // (1024 * 1024))
+        s3.put_object(Bucket=repo.id, Key="main/big.bin", Body=body)
+        failed = relays(server, "failed")
+        received = 0
+        stream = s3.get_object(Bucket=repo.id, Key="main/big.bin")["Body"]
+        with pytest.raises(Exception) as cut:
+            while True:
+                part = stream.read(1024 * 1024)
+                if not part:
+                    break
+                received += len(part)
+                if received == 4 * 1024 * 1024:
+                    weed.proc.kill()
+                    weed.proc.wait()
+        assert "IncompleteRead" in repr(cut.value) or "reset by peer" in repr(cut.value) or "ResponseStreamingError" in repr(cut.value), cut.value
+        assert 4 * 1024 * 1024 <= received < size
+        assert relays(server, "failed") == failed + 1
+
+        weed.start()
+        got = s3.get_object(Bucket=repo.id, Key="main/big.bin")["Body"].read()
+        assert hashlib.md5(got).digest() == hashlib.md5(body).digest()
+
+
 def test_a_slow_reader_keeps_server_memory_bounded(weed, server, tmp_path):
     bucket = weed.make_bucket()
     repo = server.repo(f"s3://{bucket}/slow")
