@@ -91,6 +91,7 @@ struct BackendBenchmark {
                 })
             })
         }
+        Report.note("large GETs relayed between connections so far: \(try relayed(rest))")
         report.add("put_1g_mb_per_s", putTarn, "MB/s")
         report.add("direct_put_1g_mb_per_s", putDirect, "MB/s")
         report.add("get_1g_mb_per_s", getTarn, "MB/s")
@@ -170,6 +171,14 @@ struct BackendBenchmark {
         report.add("put_1g_vs_direct", putTarn / putDirect, "ratio")
         report.add("get_4k_vs_direct", getSmall / getSmallDirect, "ratio")
         print(report.json())
+    }
+
+    /// Tarn's `tarn_backend_relays_total{outcome="done"}`: how many GETs went backend socket
+    /// to client socket (`RemoteRelay`), so a run shows which path it measured.
+    func relayed(_ rest: HTTPConnection) throws -> Int {
+        let text = String(decoding: try rest.send(method: "GET", path: "/metrics", headers: "").body, as: UTF8.self)
+        let line = text.split(separator: "\n").first { $0.hasPrefix("tarn_backend_relays_total{") && $0.contains(#"outcome="done""#) }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) } ?? 0
     }
 
     /// Bytes per second of `body`, in MB/s.
