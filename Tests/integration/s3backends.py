@@ -112,12 +112,14 @@ class SeaweedFS(S3Backend):
                                        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}, f)
         self.s3_port = s3_port or free_port_pair()
         ports = {name: free_port_pair() for name in ("master", "volume", "filer")}
+        # Every bucket is a collection that takes 7 volume slots as soon as it is written to:
+        # 200 slots leave room for the ~28 buckets a test module may make (50 allowed 7).
         self.argv = [weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.directory}/data",
                      f"-master.port={ports['master']}", f"-master.port.grpc={ports['master'] + 10000}",
                      f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume'] + 10000}",
                      "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer'] + 10000}",
                      "-s3", f"-s3.port={self.s3_port}", f"-s3.port.grpc={self.s3_port + 10000}", f"-s3.config={config}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                     "-master.volumeSizeLimitMB=256", "-volume.max=50", "-volume.preStopSeconds=0"]
+                     "-master.volumeSizeLimitMB=256", "-volume.max=200", "-volume.preStopSeconds=0"]
         self.url = f"http://127.0.0.1:{self.s3_port}"
         self.start()
 
