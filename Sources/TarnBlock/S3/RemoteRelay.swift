@@ -1,3 +1,4 @@
+import CCurl
 import CLinuxShims
 import Foundation
 import Synchronization
@@ -90,6 +91,8 @@ public final class RelaySource: @unchecked Sendable {
 
     /// The most a pipe is asked to hold (Linux's default cap for unprivileged processes).
     static let pipeSize: Int32 = 1 << 20
+    /// What the backend's socket must hold before it wakes the relay (`SO_RCVLOWAT`).
+    static let wakeAfter: Int64 = 256 << 10
 
     fileprivate init(socket: Int32, leftover: [UInt8], remaining: Int64, stall: Double) {
         self.socket = socket
@@ -114,6 +117,7 @@ public final class RelaySource: @unchecked Sendable {
         let capacity = Int64(max(tarn_set_pipe_size(pipeEnds[1], Self.pipeSize), 64 << 10))
         var inPipe: Int64 = 0
         var backendEnded = false
+        var lowWater: Int64 = 1
         while remaining > 0 {
             var waitFor: Int16 = 0
             if !backendEnded, inPipe < capacity, inPipe < remaining {
@@ -145,11 +149,37 @@ public final class RelaySource: @unchecked Sendable {
             if waitFor == Int16(POLLOUT) {
                 // The client first: the pipe holds bytes only it can take.
                 guard Self.wait(destination, for: waitFor, stall: nil) else { return .clientGone }
-            } else if waitFor != 0, !Self.wait(socket, for: waitFor, stall: stall) {
-                return .backendFailed("the backend's connection failed or sent nothing for \(Int(stall)) s, \(remaining) bytes before the end")
+            } else if waitFor != 0 {
+                // Woken only once a run of bytes waits, not for every segment: on cores the
+                // backend shares, each wake-up is a context switch taken from it. Never more
+                // than the body has left, or the last bytes would not wake it at all.
+                let wanted = min(Self.wakeAfter, remaining - inPipe)
+                if wanted != lowWater {
+                    var value = Int32(wanted)
+                    if setsockopt(socket, SOL_SOCKET, SO_RCVLOWAT, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 { lowWater = wanted }
+                }
+                guard waitForBackend() else {
+                    return .backendFailed("the backend's connection failed or sent nothing for \(Int(stall)) s, \(remaining) bytes before the end")
+                }
             }
         }
         return .done
+    }
+
+    /// Waits until the backend's socket holds its low-water mark, or less once nothing more
+    /// came for a tenth of a second (a slow backend still gets its bytes through); false when
+    /// nothing came for the stall timeout or the connection failed.
+    private func waitForBackend() -> Bool {
+        var waited = 0.0
+        while waited < stall {
+            var ready = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            let n = poll(&ready, 1, 100)
+            if n < 0, errno != EINTR { return false }
+            // Readable, failed or hung up (the next splice says which), or short of the mark.
+            if n == 1 || tarn_socket_pending(socket) > 0 { return true }
+            waited += 0.1
+        }
+        return false
     }
 
     /// Writes all of `bytes` to the non-blocking `socket`; false when it failed or stalled.
