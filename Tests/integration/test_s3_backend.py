@@ -298,17 +298,23 @@ def test_backend_stopped_mid_upload_stages_nothing_and_a_retry_succeeds(tmp_path
         assert got == chunk * (size // len(chunk))
 
 
+@contextlib.contextmanager
+def big_object_on_a_weed_of_its_own():
+    """A 96 MiB object at `main/big.bin` in a repository on a SeaweedFS of the test's own."""
+    with weed_of_its_own() as (weed, server):
+        repo = server.repo(f"s3://{weed.make_bucket()}/cut")
+        s3 = tarn_s3(server.url)
+        body = os.urandom(1024 * 1024) * 96
+        s3.put_object(Bucket=repo.id, Key="main/big.bin", Body=body)
+        yield weed, server, s3, repo, body
+
+
 def test_backend_killed_mid_download_cuts_the_response_and_a_retry_succeeds():
     """A large GET's body is received by Tarn itself (from 8 MiB): when the backend dies part
     way, the client's response ends short of its Content-Length, never hangs, and the same GET
     after a restart brings every byte."""
-    with weed_of_its_own() as (weed, server):
-        bucket = weed.make_bucket()
-        repo = server.repo(f"s3://{bucket}/cut")
-        s3 = tarn_s3(server.url)
-        size = 96 * 1024 * 1024
-        body = os.urandom(1024 * 1024) * (size // (1024 * 1024))
-        s3.put_object(Bucket=repo.id, Key="main/big.bin", Body=body)
+    with big_object_on_a_weed_of_its_own() as (weed, server, s3, repo, body):
+        size = len(body)
         url = s3.generate_presigned_url("get_object", Params={"Bucket": repo.id, "Key": "main/big.bin"}, ExpiresIn=600)
 
         received = 0
@@ -455,13 +461,8 @@ def test_clients_leaving_mid_relay_give_their_relays_back(weed, server):
 def test_backend_killed_mid_relay_cuts_the_response_and_a_retry_succeeds():
     """When the backend dies part way through a relayed GET the client's response ends short
     of its Content-Length (the connection is closed), and after a restart the GET is whole."""
-    with weed_of_its_own() as (weed, server):
-        bucket = weed.make_bucket()
-        repo = server.repo(f"s3://{bucket}/cut")
-        s3 = tarn_s3(server.url)
-        size = 96 * 1024 * 1024
-        body = os.urandom(1024 * 1024) * (size // (1024 * 1024))
-        s3.put_object(Bucket=repo.id, Key="main/big.bin", Body=body)
+    with big_object_on_a_weed_of_its_own() as (weed, server, s3, repo, body):
+        size = len(body)
         failed = relays(server, "failed")
         received = 0
         stream = s3.get_object(Bucket=repo.id, Key="main/big.bin")["Body"]
