@@ -23,9 +23,9 @@ import TarnS3
 /// being fetched or relayed (`RelayedRead`) from an S3 backend or an upload waits for its flush
 /// to disk, the connection is not read and what was already read waits here. A fetch, relay or
 /// upload that fails before its answer began passes its request on (an upload with the body
-/// it received), so the router answers it, retries and errors included. An answered request gets what the router's middleware gives any other:
-/// `X-Request-Id`, `Date`, `Server`, its request log line and its metrics under the S3
-/// router's route.
+/// it received), so the router answers it, retries and errors included. An answered request
+/// gets what the router's middleware gives any other: `X-Request-Id`, `Date`, `Server`, its
+/// request log line and its metrics under the S3 router's route.
 final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
