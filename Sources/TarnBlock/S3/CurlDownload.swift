@@ -111,9 +111,9 @@ final class CurlDownload: @unchecked Sendable {
             guard code == CURLE_OK, n > 0 else { return .declined }
             head += piece[0..<n]
             lastProgress = DispatchTime.now().uptimeNanoseconds
-            if let (fieldsEnd, bodyStart) = head.withUnsafeBytes(ResponseHead.end) {
+            if let (response, bodyStart) = head.withUnsafeBytes(ResponseHead.read) {
                 let leftover = head.count - bodyStart
-                let taken = head[..<fieldsEnd].withUnsafeBytes(ResponseHead.init)?.frames(length: length, ranged: call.headers["range"] != nil)
+                let taken = response?.frames(length: length, ranged: call.headers["range"] != nil)
                 guard taken == true, leftover <= length else { return .declined }
                 remaining = length - Int64(leftover)
                 if leftover > 0 { channel.write(chunk: ByteBuffer(bytes: head[bodyStart...])) }

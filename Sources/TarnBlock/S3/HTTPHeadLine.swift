@@ -45,9 +45,10 @@ struct ResponseHead {
     /// `Connection: close`: the connection cannot carry another request.
     var closes = false
 
-    /// Where the head's fields end (at the blank line) and the body starts, once both arrived.
-    static func end(_ bytes: UnsafeRawBufferPointer) -> (fieldsEnd: Int, bodyStart: Int)? {
-        HTTPHeadEnd.blankLine(in: bytes).map { ($0, $0 + 4) }
+    /// The head at the start of `bytes` and where the body starts, once the blank line that
+    /// ends the head arrived (nil before); `head` is nil when those lines are not a response head.
+    static func read(_ bytes: UnsafeRawBufferPointer) -> (head: ResponseHead?, bodyStart: Int)? {
+        HTTPHeadEnd.blankLine(in: bytes).map { (ResponseHead(UnsafeRawBufferPointer(rebasing: bytes[..<$0])), $0 + 4) }
     }
 
     /// The status line and fields before the blank line; nil when they are not a response head.

@@ -193,11 +193,10 @@ final class KeptConnection: ChannelInboundHandler, @unchecked Sendable {
         var bytes = unwrapInboundIn(data)
         if r.body == nil {
             if r.head == nil { r.head = bytes } else { r.head!.writeBuffer(&bytes) }
-            guard let (fieldsEnd, bodyStart) = r.head!.withUnsafeReadableBytes(ResponseHead.end) else {
+            guard let (head, bodyStart) = r.head!.withUnsafeReadableBytes(ResponseHead.read) else {
                 read = r
                 return r.head!.readableBytes > Self.maxHead ? fail() : ()
             }
-            let head = r.head!.withUnsafeReadableBytes { ResponseHead(UnsafeRawBufferPointer(rebasing: $0[..<fieldsEnd])) }
             guard let head, head.frames(length: Int64(r.length), ranged: r.ranged) else {
                 read = r
                 return fail()

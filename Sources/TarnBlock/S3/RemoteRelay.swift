@@ -61,8 +61,8 @@ public struct RemoteRelay: Sendable {
             }
             guard n > 0 else { return nil }
             head += piece[..<n]
-            guard let (fieldsEnd, bodyStart) = head.withUnsafeBytes(ResponseHead.end) else { continue }
-            let framed = head[..<fieldsEnd].withUnsafeBytes(ResponseHead.init)?.frames(length: length, ranged: call.headers["range"] != nil)
+            guard let (response, bodyStart) = head.withUnsafeBytes(ResponseHead.read) else { continue }
+            let framed = response?.frames(length: length, ranged: call.headers["range"] != nil)
             let leftover = Array(head[bodyStart...])
             guard framed == true, leftover.count <= length else { return nil }
             source = RelaySource(socket: socket, leftover: leftover, remaining: length - Int64(leftover.count), stall: stall)
