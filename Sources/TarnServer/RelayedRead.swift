@@ -54,15 +54,10 @@ enum RelayedRead {
             return true
         }
         Thread.detachNewThread {
-            guard let client = ClientSocket.duplicate(local: local, remote: remote) else {
-                RemoteRelay.release()
-                return end(.declined)
-            }
+            defer { RemoteRelay.release() }
+            guard let client = ClientSocket.duplicate(local: local, remote: remote) else { return end(.declined) }
             defer { close(client) }
-            guard let source = relay.open() else {
-                RemoteRelay.release()
-                return end(.declined)
-            }
+            guard let source = relay.open() else { return end(.declined) }
             let leftover = source.leftover
             let written = loop.flatSubmit { bound.value.writeHead(ByteBuffer(bytes: leftover)) }
             switch Result(catching: { try written.wait() }) {

@@ -230,10 +230,8 @@ struct S3Fixture {
         @Sendable func relayed(_ range: ClosedRange<Int64>?, size claimed: Int64 = Int64(size)) throws -> [UInt8]? {
             let relay = try #require(f.store.prepareRelay(namespace: f.namespace, address: stored.physicalAddress, range: range, size: claimed))
             #expect(RemoteRelay.claim())
-            guard let source = relay.open() else {
-                RemoteRelay.release()
-                return nil
-            }
+            defer { RemoteRelay.release() }
+            guard let source = relay.open() else { return nil }
             var ends: [Int32] = [-1, -1]
             #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends) == 0)
             defer { close(ends[0]) }

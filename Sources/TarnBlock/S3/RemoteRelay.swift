@@ -29,8 +29,8 @@ public struct RemoteRelay: Sendable {
     static let most = 32
     private static let running = Atomic<Int>(0)
 
-    /// Claims one of the `most` relays; false when all are running. Each claim is given back by
-    /// the `RelaySource` it opens, or by `release` when `open` was not called or declined.
+    /// Claims one of the `most` relays; false when all are running. The claimer gives it back
+    /// with `release` once the relay is over (or was never opened).
     public static func claim() -> Bool {
         if running.add(1, ordering: .relaxed).newValue <= most { return true }
         release()
@@ -73,7 +73,7 @@ public struct RemoteRelay: Sendable {
 }
 
 /// The backend's answer to a `RemoteRelay` with its head read: what of the body came with the
-/// head, and the connection the rest is to come from. Closing it (on deinit) ends the claim.
+/// head, and the connection the rest is to come from (closed on deinit).
 public final class RelaySource: @unchecked Sendable {
     /// Body bytes that arrived with the head: the caller writes them before the relay.
     public let leftover: [UInt8]
@@ -103,7 +103,6 @@ public final class RelaySource: @unchecked Sendable {
 
     deinit {
         close(socket)
-        RemoteRelay.release()
     }
 
     /// Moves the rest of the body to `destination` (a connected socket, which is not closed),
