@@ -111,6 +111,12 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
     }
 
+    /// Passes on a GET or HEAD whose end was read already (it has no body).
+    private func passOnBodiless(_ request: HTTPRequest, context: ChannelHandlerContext) {
+        passOn(.head(request), context: context)
+        handle(.end(nil), context: context)
+    }
+
     private func passOn(_ head: HTTPRequestPart, context: ChannelHandlerContext) {
         passedOn += 1
         forwarding = true
@@ -130,8 +136,7 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         if let bytes {
             write(head, body: bytes, to: request, start: start, context: context)
         } else {
-            passOn(.head(request), context: context)
-            handle(.end(nil), context: context)
+            passOnBodiless(request, context: context)
         }
         resume(context: context)
     }
@@ -151,8 +156,7 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
             self.relayed(end, request: request, context: context)
         })
         if !waiting {
-            passOn(.head(request), context: context)
-            handle(.end(nil), context: context)
+            passOnBodiless(request, context: context)
         }
     }
 
@@ -161,8 +165,7 @@ final class ImmediateRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard context.channel.isActive else { held = []; return }
         switch end {
         case .declined:
-            passOn(.head(request), context: context)
-            handle(.end(nil), context: context)
+            passOnBodiless(request, context: context)
         case .done:
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         case .failed:
