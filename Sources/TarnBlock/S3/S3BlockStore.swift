@@ -145,6 +145,16 @@ public final class S3BlockStore: BlockStore {
     private func streamed<I: AsyncIteratorProtocol>(_ r: S3Client.Request, length: Int64, endsBody: Bool,
                                                     from source: inout BodySource<I>) async throws -> HTTPReply
         where I.Element: Collection, I.Element.Element == UInt8 {
+        try await pumped(r, length: length, endsBody: endsBody, from: &source).value
+    }
+
+    /// Starts sending `r` and pumps its body as `streamed` does, but returns once the last
+    /// byte is handed to curl: the backend's answer is still to come. A multipart upload
+    /// starts its next part meanwhile, so the time a backend takes to finish a part (for
+    /// SeaweedFS 120–230 ms per 64 MiB part, here) does not stall the client's upload.
+    private func pumped<I: AsyncIteratorProtocol>(_ r: S3Client.Request, length: Int64, endsBody: Bool,
+                                                  from source: inout BodySource<I>) async throws -> Task<HTTPReply, Error>
+        where I.Element: Collection, I.Element.Element == UInt8 {
         let channel = ByteChannel()
         var request = r
         request.body = .stream(channel, length: length)
@@ -182,7 +192,7 @@ public final class S3BlockStore: BlockStore {
             if error is BlockStoreError { throw error }
             throw BlockStoreError.incompleteBody("\(error)")
         }
-        return try await sending.value
+        return sending
     }
 
     /// A multipart upload on the backend: parts of `partSize`, streamed when the total size is
@@ -194,32 +204,46 @@ public final class S3BlockStore: BlockStore {
         guard let uploadID = S3Client.element("UploadId", in: created.body) else {
             throw BlockStoreError.backend("CreateMultipartUpload on s3://\(bucket)/\(key) answered without an UploadId")
         }
+        func part(_ number: Int) -> S3Client.Request {
+            .init(method: "PUT", bucket: bucket, key: key, query: [("partNumber", "\(number)"), ("uploadId", uploadID)])
+        }
         var etags: [String] = []
+        // At most one part's answer is awaited while the next part's body flows.
+        var answering: Task<HTTPReply, Error>?
         do {
-            var number = 1
-            while true {
-                let query: [(name: String, value: String)] = [("partNumber", "\(number)"), ("uploadId", uploadID)]
-                let reply: HTTPReply
-                if let size {
+            if let size {
+                var number = 0
+                repeat {
+                    number += 1
                     let remaining = size - source.count
-                    guard remaining > 0 || number == 1 else { break }
                     let length = min(Int64(partSize), remaining)
-                    reply = try await streamed(.init(method: "PUT", bucket: bucket, key: key, query: query, idempotent: false),
-                                               length: length, endsBody: length == remaining, from: &source)
-                } else {
+                    var request = part(number)
+                    request.idempotent = false  // its body is read once, from the client
+                    let sending = try await pumped(request, length: length, endsBody: length == remaining, from: &source)
+                    if let previous = answering { etags.append(try await previous.value.headers["etag"] ?? "") }
+                    answering = sending
+                } while source.count < size
+                if let last = answering {
+                    answering = nil
+                    etags.append(try await last.value.headers["etag"] ?? "")
+                }
+            } else {
+                while true {
                     let spool = try Spool(directory: spoolDirectory)
                     let written = try await spool.fill(from: &source, limit: partSize)
-                    guard written > 0 || number == 1 else { break }
-                    reply = try await client.send(.init(method: "PUT", bucket: bucket, key: key, query: query,
-                                                        body: .file(fd: spool.fd, offset: 0, length: written)))
+                    guard written > 0 || etags.isEmpty else { break }
+                    var request = part(etags.count + 1)
+                    request.body = .file(fd: spool.fd, offset: 0, length: written)
+                    let reply = try await client.send(request)
                     withExtendedLifetime(spool) {}
-                    if written < partSize { etags.append(reply.headers["etag"] ?? ""); break }
+                    etags.append(reply.headers["etag"] ?? "")
+                    if written < partSize { break }
                 }
-                etags.append(reply.headers["etag"] ?? "")
-                number += 1
             }
             try await complete(bucket: bucket, key: key, uploadID: uploadID, etags: etags)
         } catch {
+            // A part still being answered ends before the abort, or the backend could keep it.
+            _ = await answering?.result
             _ = try? await client.send(.init(method: "DELETE", bucket: bucket, key: key, query: [("uploadId", uploadID)]))
             throw error
         }
