@@ -51,9 +51,10 @@ struct BackendBenchmark {
         guard created.status == 201 else { throw HTTPConnection.Failure(description: "create repository: \(created.status)") }
 
         // One big object each way over one connection, best of three: single transfers on a
-        // shared 2-core VM are noisy. The sides take turns going first, and the GETs come
-        // after every PUT and a sync: a GET measured right after a 1 GiB PUT shares the cores
-        // with the kernel writing that PUT back, and in a fixed order that was always Tarn's.
+        // shared 2-core VM are noisy. The sides take turns going first, and every transfer
+        // starts after a sync: the kernel writes a PUT's 1 GiB back 30 s later
+        // (vm.dirty_expire_centisecs), which otherwise lands on whichever transfer runs then,
+        // and a GET measured right after a PUT shares the cores with that write-back.
         let pattern = [UInt8]((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) })
         let tarnStream = try HTTPConnection(port: server.port), weedStream = try HTTPConnection(port: weed.port)
         var putTarn = 0.0, putDirect = 0.0, getTarn = 0.0, getDirect = 0.0
@@ -76,7 +77,6 @@ struct BackendBenchmark {
                 })
             })
         }
-        sync()
         for round in 0..<3 {
             let key = "big-\(round).bin"
             try inTurn(round, {
@@ -181,9 +181,10 @@ struct BackendBenchmark {
         return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) } ?? 0
     }
 
-    /// Bytes per second of `body`, in MB/s.
+    /// Bytes per second of `body`, in MB/s, once earlier writes are on disk.
     func rate(_ bytes: Int, _ body: () throws -> Void) throws -> Double {
-        Double(bytes) / 1e6 / (try timed(body))
+        sync()
+        return Double(bytes) / 1e6 / (try timed(body))
     }
 
     func expect(_ r: (status: Int, bodyBytes: Int, errorBody: String), _ status: Int, _ what: String, bytes: Int? = nil) throws {
