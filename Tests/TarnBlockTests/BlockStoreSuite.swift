@@ -3,12 +3,27 @@ import Foundation
 import Testing
 import TarnBlock
 
-/// Deterministic chunks of bytes; fails with `Cut` before chunk `failAt` when set.
+/// Deterministic chunks of bytes; fails with `Cut` before chunk `failAt` when set, and runs
+/// `hook` before handing out chunk `before` (once the reader has taken all before it).
 struct Chunks: AsyncSequence, Sendable {
     typealias Element = [UInt8]
     let count: Int
     let chunkSize: Int
     var failAt: Int?
+    var before: Int?
+    var hook: (@Sendable () async throws -> Void)?
+
+    init(count: Int, chunkSize: Int, failAt: Int? = nil) {
+        self.count = count
+        self.chunkSize = chunkSize
+        self.failAt = failAt
+    }
+
+    init(count: Int, chunkSize: Int, before: Int, hook: @escaping @Sendable () async throws -> Void) {
+        self.init(count: count, chunkSize: chunkSize)
+        self.before = before
+        self.hook = hook
+    }
 
     struct Cut: Error {}
 
@@ -17,6 +32,7 @@ struct Chunks: AsyncSequence, Sendable {
         var index = 0
         mutating func next() async throws -> [UInt8]? {
             if let f = source.failAt, index == f { throw Cut() }
+            if let b = source.before, index == b { try await source.hook?() }
             guard index < source.count else { return nil }
             defer { index += 1 }
             return Chunks.chunk(index, size: source.chunkSize)

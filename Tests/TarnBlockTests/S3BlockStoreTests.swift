@@ -135,6 +135,27 @@ struct S3Fixture {
         #expect(middle == Array(body.allBytes[(5 << 20 - 3)...(5 << 20 + 3)]))
     }
 
+    /// A part's answer is awaited while the next part's body flows. When the backend refuses
+    /// a part (here its upload is aborted underneath, once the first part's body is sent),
+    /// the put fails, and no upload is left open on the backend.
+    @Test(arguments: Backend.allCases)
+    func aRefusedPartFailsThePutAndLeavesNoUpload(on backend: Backend) async throws {
+        let f = try await S3Fixture(backend)
+        let client = f.store.client, bucket = f.bucket
+        let listUploads = { @Sendable in
+            try await client.send(.init(method: "GET", bucket: bucket, query: [("uploads", "")])).body
+        }
+        let body = Chunks(count: 12, chunkSize: 1 << 20, before: 6) {  // parts of 5 MiB: the 7th MiB is part 2's
+            let listed = try await listUploads()
+            let key = try #require(S3Client.element("Key", in: listed)), id = try #require(S3Client.element("UploadId", in: listed))
+            _ = try await client.send(.init(method: "DELETE", bucket: bucket, key: key, query: [("uploadId", id)]))
+        }
+        await #expect(throws: BlockStoreError.self) {
+            _ = try await f.store.put(namespace: f.namespace, body: body, size: 12 << 20)
+        }
+        #expect(S3Client.element("UploadId", in: try await listUploads()) == nil)
+    }
+
     /// Large reads are received by Tarn itself (`CurlDownload`): whole objects and ranges
     /// come back intact that way, and an answer other than the one asked for (a missing key,
     /// a length that is not the read's) is declined with nothing in the channel, so that the

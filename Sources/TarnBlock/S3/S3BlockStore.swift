@@ -220,8 +220,9 @@ public final class S3BlockStore: BlockStore {
                     var request = part(number)
                     request.idempotent = false  // its body is read once, from the client
                     let sending = try await pumped(request, length: length, endsBody: length == remaining, from: &source)
-                    if let previous = answering { etags.append(try await previous.value.headers["etag"] ?? "") }
+                    let previous = answering
                     answering = sending
+                    if let previous { etags.append(try await previous.value.headers["etag"] ?? "") }
                 } while source.count < size
                 if let last = answering {
                     answering = nil
