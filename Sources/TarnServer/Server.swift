@@ -38,8 +38,14 @@ struct TarnHTTP1Channel: ServerChildChannel {
     let http1: HTTP1Channel
     let rawReads: @Sendable () -> RawReadHandler
 
+    /// NIO reads at most 64 KiB per call by default. A large upload then takes a `read`,
+    /// a copy and an ACK for every 64 KiB; an adaptive buffer of up to 1 MiB grows to the
+    /// upload's pace and shrinks back for small requests.
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2_048, maximum: 1 << 20)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
         http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             try channel.pipeline.syncOperations.addHandler(rawReads(), position: .first)
             return value
         }
