@@ -61,53 +61,43 @@ struct BackendBenchmark {
         // and a GET measured right after a PUT shares the cores with that write-back.
         let pattern = [UInt8]((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) })
         let tarnStream = try HTTPConnection(port: server.port), weedStream = try HTTPConnection(port: weed.port)
-        var putTarn = 0.0, putDirect = 0.0, getTarn = 0.0, getDirect = 0.0
-        func inTurn(_ round: Int, _ first: () throws -> Void, _ second: () throws -> Void) rethrows {
-            if round % 2 == 0 { try first(); try second() } else { try second(); try first() }
-        }
+        let meter = CPUMeter(tarn: server.pid, weed: weed.pid)
+        var put = Best(), get = Best()
         for round in 0..<rounds {
             let key = "big-\(round).bin"
-            var tarnRate = 0.0, directRate = 0.0
-            try inTurn(round, {
-                tarnRate = try rate(bigBytes) {
+            put.add(try meter.round("1 GiB PUT", round, unit: "MB/s", per: 1, tarn: {
+                try rate(bigBytes) {
                     try expect(tarnStream.transfer(method: "PUT", path: "/bench/main/" + key,
                                                    headers: tarn.headers("PUT", "/bench/main/" + key, payloadHash: SigV4.unsignedPayload),
                                                    length: bigBytes, pattern: pattern), 200, "PUT through Tarn")
                 }
-            }, {
-                directRate = try rate(bigBytes) {
+            }, direct: {
+                try rate(bigBytes) {
                     try expect(weedStream.transfer(method: "PUT", path: "/direct/" + key,
                                                    headers: direct.headers("PUT", "/direct/" + key, payloadHash: SigV4.unsignedPayload),
                                                    length: bigBytes, pattern: pattern), 200, "PUT to SeaweedFS")
                 }
-            })
-            note("1 GiB PUT", round, tarnRate, directRate, "MB/s")
-            putTarn = max(putTarn, tarnRate)
-            putDirect = max(putDirect, directRate)
+            }))
         }
         for round in 0..<rounds {
             let key = "big-\(round).bin"
-            var tarnRate = 0.0, directRate = 0.0
-            try inTurn(round, {
-                tarnRate = try rate(bigBytes) {
+            get.add(try meter.round("1 GiB GET", round, unit: "MB/s", per: 1, tarn: {
+                try rate(bigBytes) {
                     try expect(tarnStream.transfer(method: "GET", path: "/bench/main/" + key, headers: tarn.headers("GET", "/bench/main/" + key)),
                                200, "GET through Tarn", bytes: bigBytes)
                 }
-            }, {
-                directRate = try rate(bigBytes) {
+            }, direct: {
+                try rate(bigBytes) {
                     try expect(weedStream.transfer(method: "GET", path: "/direct/" + key, headers: direct.headers("GET", "/direct/" + key)),
                                200, "GET from SeaweedFS", bytes: bigBytes)
                 }
-            })
-            note("1 GiB GET", round, tarnRate, directRate, "MB/s")
-            getTarn = max(getTarn, tarnRate)
-            getDirect = max(getDirect, directRate)
+            }))
         }
         Report.note("large GETs relayed between connections so far: \(try relayed(rest))")
-        report.add("put_1g_mb_per_s", putTarn, "MB/s")
-        report.add("direct_put_1g_mb_per_s", putDirect, "MB/s")
-        report.add("get_1g_mb_per_s", getTarn, "MB/s")
-        report.add("direct_get_1g_mb_per_s", getDirect, "MB/s")
+        report.add("put_1g_mb_per_s", put.tarn, "MB/s")
+        report.add("direct_put_1g_mb_per_s", put.direct, "MB/s")
+        report.add("get_1g_mb_per_s", get.tarn, "MB/s")
+        report.add("direct_get_1g_mb_per_s", get.direct, "MB/s")
 
         // 4 KiB objects: written once each way, then read by 32 clients.
         let payload = [UInt8]((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) })
@@ -130,23 +120,24 @@ struct BackendBenchmark {
         let tarnGets = (0..<clients).map { c in (0..<perClient).map { n in tarn.headers("GET", "/bench/main/" + key(c, n)) } }
         let directGets = (0..<clients).map { c in (0..<perClient).map { n in direct.headers("GET", "/direct/" + key(c, n)) } }
         @Sendable func pick(_ n: Int) -> Int { (n &* 7919) % perClient }
-        // Five rounds, each through Tarn then directly, best of each side: SeaweedFS's own
+        // Five rounds, the side going first alternating, best of each side: SeaweedFS's own
         // rate drifts by tens of percent within a run (its caches, Go's collector), and one
-        // phase per side measured that drift as much as Tarn.
-        var getSmall = 0.0, getSmallDirect = 0.0
+        // phase per side measured that drift as much as Tarn. The first round through
+        // Tarn runs at about half speed: SeaweedFS spends twice its later CPU per GET on it.
+        var getSmall = Best()
         for round in 0..<rounds {
-            let tarnRate = try runLoad(port: server.port, clients: clients, total: getsPerRound, request: { c, n in
-                ("GET", "/bench/main/" + key(c, pick(n)), tarnGets[c][pick(n)], [])
-            }, expect: 200).perSecond
-            let directRate = try runLoad(port: weed.port, clients: clients, total: getsPerRound, request: { c, n in
-                ("GET", "/direct/" + key(c, pick(n)), directGets[c][pick(n)], [])
-            }, expect: 200).perSecond
-            note("4 KiB GETs", round, tarnRate, directRate, "/s")
-            getSmall = max(getSmall, tarnRate)
-            getSmallDirect = max(getSmallDirect, directRate)
+            getSmall.add(try meter.round("4 KiB GETs", round, unit: "/s", per: getsPerRound, tarn: {
+                try runLoad(port: server.port, clients: clients, total: getsPerRound, request: { c, n in
+                    ("GET", "/bench/main/" + key(c, pick(n)), tarnGets[c][pick(n)], [])
+                }, expect: 200).perSecond
+            }, direct: {
+                try runLoad(port: weed.port, clients: clients, total: getsPerRound, request: { c, n in
+                    ("GET", "/direct/" + key(c, pick(n)), directGets[c][pick(n)], [])
+                }, expect: 200).perSecond
+            }))
         }
-        report.add("get_4k_per_s", getSmall, "ops/s")
-        report.add("direct_get_4k_per_s", getSmallDirect, "ops/s")
+        report.add("get_4k_per_s", getSmall.tarn, "ops/s")
+        report.add("direct_get_4k_per_s", getSmall.direct, "ops/s")
 
         // Memory while 5 GiB stream through Tarn into SeaweedFS and back.
         let before = server.rssMB()
@@ -182,9 +173,9 @@ struct BackendBenchmark {
         report.add("backend_list_keys_per_s", Double(listed) / listSeconds, "keys/s")
         report.add("import_s", importSeconds, "s")
         report.add("import_objects_per_s", Double(ingested) / max(importSeconds - listSeconds, 1e-3), "objects/s")
-        report.add("get_1g_vs_direct", getTarn / getDirect, "ratio")
-        report.add("put_1g_vs_direct", putTarn / putDirect, "ratio")
-        report.add("get_4k_vs_direct", getSmall / getSmallDirect, "ratio")
+        report.add("get_1g_vs_direct", get.tarn / get.direct, "ratio")
+        report.add("put_1g_vs_direct", put.tarn / put.direct, "ratio")
+        report.add("get_4k_vs_direct", getSmall.tarn / getSmall.direct, "ratio")
         print(report.json())
     }
 
@@ -194,12 +185,6 @@ struct BackendBenchmark {
         let text = String(decoding: try rest.send(method: "GET", path: "/metrics", headers: "").body, as: UTF8.self)
         let line = text.split(separator: "\n").first { $0.hasPrefix("tarn_backend_relays_total{") && $0.contains(#"outcome="done""#) }
         return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) } ?? 0
-    }
-
-    /// One round's two sides as a comment line, so a run shows its spread, not only its bests.
-    func note(_ what: String, _ round: Int, _ tarn: Double, _ direct: Double, _ unit: String) {
-        Report.note("\(what) round \(round + 1): through Tarn \(Int(tarn.rounded())) \(unit), direct \(Int(direct.rounded())) \(unit)"
-            + String(format: " (%.2f)", tarn / direct))
     }
 
     /// Bytes per second of `body`, in MB/s, once earlier writes are on disk.
@@ -259,6 +244,49 @@ struct BackendBenchmark {
         let text = String(decoding: body, as: UTF8.self)
         guard let r = text.range(of: "\"\(name)\":") else { return nil }
         return Int64(text[r.upperBound...].prefix { $0.isNumber })
+    }
+}
+
+/// The best rate of each side over a benchmark's rounds.
+struct Best {
+    private(set) var tarn = 0.0, direct = 0.0
+
+    mutating func add(_ round: (tarn: Double, direct: Double)) {
+        tarn = max(tarn, round.tarn)
+        direct = max(direct, round.direct)
+    }
+}
+
+/// Runs a round's two sides, the one going first alternating by round, and prints each
+/// side's rate with the CPU Tarn and SeaweedFS used for it, so a run shows its spread and
+/// where a slow side's time went, not only its bests.
+struct CPUMeter {
+    let tarn: Int32, weed: Int32
+
+    func round(_ what: String, _ round: Int, unit: String, per count: Int,
+               tarn throughTarn: () throws -> Double, direct: () throws -> Double) throws -> (tarn: Double, direct: Double) {
+        var viaTarn = (rate: 0.0, tarn: 0.0, weed: 0.0), straight = viaTarn
+        func measured(_ body: () throws -> Double) rethrows -> (rate: Double, tarn: Double, weed: Double) {
+            let tarn0 = cpuSeconds(pid: tarn), weed0 = cpuSeconds(pid: weed)
+            let rate = try body()
+            return (rate, cpuSeconds(pid: tarn) - tarn0, cpuSeconds(pid: weed) - weed0)
+        }
+        if round % 2 == 0 {
+            viaTarn = try measured(throughTarn)
+            straight = try measured(direct)
+        } else {
+            straight = try measured(direct)
+            viaTarn = try measured(throughTarn)
+        }
+        // CPU per transfer in seconds, or per request in microseconds.
+        func cpu(_ seconds: Double) -> String {
+            count == 1 ? String(format: "%.2f s", seconds) : String(format: "%.0f µs", seconds / Double(count) * 1e6)
+        }
+        Report.note("\(what) round \(round + 1): through Tarn \(Int(viaTarn.rate.rounded())) \(unit) "
+            + "(CPU Tarn \(cpu(viaTarn.tarn)), SeaweedFS \(cpu(viaTarn.weed))), "
+            + "direct \(Int(straight.rate.rounded())) \(unit) (SeaweedFS \(cpu(straight.weed)))"
+            + String(format: ", ratio %.2f", viaTarn.rate / straight.rate))
+        return (viaTarn.rate, straight.rate)
     }
 }
 

@@ -24,6 +24,16 @@ func procStatusMB(pid: String = "self", _ field: String) -> Double {
     return .nan
 }
 
+/// User and system CPU a process has used so far, in seconds (`/proc/<pid>/stat`).
+func cpuSeconds(pid: Int32) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return .nan }
+    // Fields after the command's closing parenthesis start at the third, the state.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
 /// Peak resident set size of this process since the last `resetPeakRSS`, in MB.
 func peakRSSMB() -> Double { procStatusMB("VmHWM:") }
 
