@@ -83,15 +83,9 @@ static inline void tarn_wakeup_signal(int fd) { eventfd_write(fd, 1); }
 static inline void tarn_wakeup_drain(int fd) { eventfd_t v; eventfd_read(fd, &v); }
 
 /* A large GET read by Tarn itself from a connection curl made (CURLOPT_CONNECT_ONLY): the
-   connection's socket, to watch in the epoll set, and how many bytes wait on it, to size the
-   buffer the next read goes into. */
-#include <sys/ioctl.h>
+   connection's socket, to watch in the epoll set. */
 static inline int tarn_curl_active_socket(CURL *h) {
     curl_socket_t s = CURL_SOCKET_BAD;
     if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK) return -1;
     return (int)s;
-}
-static inline int tarn_socket_pending(int fd) {
-    int n = 0;
-    return ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
 }

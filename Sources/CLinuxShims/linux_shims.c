@@ -2,6 +2,7 @@
 #include "linux_shims.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -90,4 +91,9 @@ int tarn_set_pipe_size(int fd, int size) {
     errno = ENOSYS;
     return -1;
 #endif
+}
+
+int tarn_socket_pending(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
 }

@@ -40,4 +40,7 @@ int64_t tarn_splice(int fd_in, int fd_out, int64_t length, int more);
 /// fcntl(F_SETPIPE_SZ): the pipe's capacity, at least `size` when allowed; the new capacity or -1.
 int tarn_set_pipe_size(int fd, int size);
 
+/// ioctl(FIONREAD): how many bytes wait to be read on a socket; 0 when it cannot say.
+int tarn_socket_pending(int fd);
+
 #endif

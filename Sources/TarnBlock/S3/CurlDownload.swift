@@ -1,4 +1,5 @@
 import CCurl
+import CLinuxShims
 import Foundation
 import NIOCore
 #if canImport(Glibc)

@@ -1,4 +1,3 @@
-import CCurl
 import CLinuxShims
 import Foundation
 import Synchronization
