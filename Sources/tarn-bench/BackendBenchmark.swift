@@ -55,10 +55,7 @@ struct BackendBenchmark {
 
         // One big object each way over one connection, best of five: single transfers on a
         // shared 2-core VM are noisy, and with three rounds the ratio of the two bests spread
-        // from 0.69 to 0.92 over twenty runs of one build. The sides take turns going first, and every transfer
-        // starts after a sync: the kernel writes a PUT's 1 GiB back 30 s later
-        // (vm.dirty_expire_centisecs), which otherwise lands on whichever transfer runs then,
-        // and a GET measured right after a PUT shares the cores with that write-back.
+        // from 0.69 to 0.92 over twenty runs of one build. How each round runs: `CPUMeter`.
         let pattern = [UInt8]((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) })
         let tarnStream = try HTTPConnection(port: server.port), weedStream = try HTTPConnection(port: weed.port)
         let meter = CPUMeter(tarn: server.pid, weed: weed.pid)
@@ -187,10 +184,9 @@ struct BackendBenchmark {
         return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) } ?? 0
     }
 
-    /// Bytes per second of `body`, in MB/s, once earlier writes are on disk.
+    /// Bytes per second of `body`, in MB/s.
     func rate(_ bytes: Int, _ body: () throws -> Void) throws -> Double {
-        sync()
-        return Double(bytes) / 1e6 / (try timed(body))
+        Double(bytes) / 1e6 / (try timed(body))
     }
 
     func expect(_ r: (status: Int, bodyBytes: Int, errorBody: String), _ status: Int, _ what: String, bytes: Int? = nil) throws {
@@ -257,16 +253,33 @@ struct Best {
     }
 }
 
-/// Runs a round's two sides, the one going first alternating by round, and prints each
+/// Runs a round's two sides, the one going first alternating by round, each after a `sync`
+/// (the kernel writes a 1 GiB PUT back 30 s later, in whichever transfer runs then) and once
+/// both servers are idle, and prints each
 /// side's rate with the CPU Tarn and SeaweedFS used for it, so a run shows its spread and
 /// where a slow side's time went, not only its bests.
 struct CPUMeter {
     let tarn: Int32, weed: Int32
 
+    /// Returns once Tarn and SeaweedFS are both idle: under 10 % of a core over a fifth of a
+    /// second (30 s at most). SeaweedFS goes on working for a few seconds after a phase of
+    /// writes, and the transfer that started then paid for it: the first relayed 1 GiB GET
+    /// after the PUTs cost SeaweedFS 1.7-2.6 s of CPU against 1.0-1.4 s later, and Tarn's side
+    /// always goes first in the first round.
+    func settle() {
+        for _ in 0..<150 {
+            let tarn0 = cpuSeconds(pid: tarn), weed0 = cpuSeconds(pid: weed)
+            usleep(200_000)
+            if cpuSeconds(pid: tarn) - tarn0 < 0.02, cpuSeconds(pid: weed) - weed0 < 0.02 { return }
+        }
+    }
+
     func round(_ what: String, _ round: Int, unit: String, per count: Int,
                tarn throughTarn: () throws -> Double, direct: () throws -> Double) throws -> (tarn: Double, direct: Double) {
         var viaTarn = (rate: 0.0, tarn: 0.0, weed: 0.0), straight = viaTarn
         func measured(_ body: () throws -> Double) rethrows -> (rate: Double, tarn: Double, weed: Double) {
+            sync()
+            settle()
             let tarn0 = cpuSeconds(pid: tarn), weed0 = cpuSeconds(pid: weed)
             let rate = try body()
             return (rate, cpuSeconds(pid: tarn) - tarn0, cpuSeconds(pid: weed) - weed0)
