@@ -262,10 +262,9 @@ struct CPUMeter {
     let tarn: Int32, weed: Int32
 
     /// Returns once Tarn and SeaweedFS are both idle: under 10 % of a core over a fifth of a
-    /// second (30 s at most). SeaweedFS goes on working for a few seconds after a phase of
-    /// writes, and the transfer that started then paid for it: the first relayed 1 GiB GET
-    /// after the PUTs cost SeaweedFS 1.7-2.6 s of CPU against 1.0-1.4 s later, and Tarn's side
-    /// always goes first in the first round.
+    /// second (30 s at most), so that no side pays for work left over from the one before.
+    /// (It did not change the first round's cost: SeaweedFS spends about twice its later CPU
+    /// on the first reads through Tarn, idle or not when they start; docs/benchmarks.md.)
     func settle() {
         for _ in 0..<150 {
             let tarn0 = cpuSeconds(pid: tarn), weed0 = cpuSeconds(pid: weed)
