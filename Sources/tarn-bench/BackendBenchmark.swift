@@ -255,21 +255,21 @@ struct Best {
 
 /// Runs a round's two sides, the one going first alternating by round, each after a `sync`
 /// (the kernel writes a 1 GiB PUT back 30 s later, in whichever transfer runs then) and once
-/// both servers are idle, and prints each
-/// side's rate with the CPU Tarn and SeaweedFS used for it, so a run shows its spread and
-/// where a slow side's time went, not only its bests.
+/// both servers are idle. Prints each side's rate with the CPU Tarn and SeaweedFS used for
+/// it, so a run shows its spread and where a slow side's time went, not only its bests.
 struct CPUMeter {
     let tarn: Int32, weed: Int32
 
     /// Returns once Tarn and SeaweedFS are both idle: under 10 % of a core over a fifth of a
-    /// second (30 s at most), so that no side pays for work left over from the one before.
+    /// second (30 s at most; a process whose CPU cannot be read counts as idle), so that no
+    /// side pays for work left over from the one before.
     /// (It did not change the first round's cost: SeaweedFS spends about twice its later CPU
     /// on the first reads through Tarn, idle or not when they start; docs/benchmarks.md.)
     func settle() {
         for _ in 0..<150 {
             let tarn0 = cpuSeconds(pid: tarn), weed0 = cpuSeconds(pid: weed)
             usleep(200_000)
-            if cpuSeconds(pid: tarn) - tarn0 < 0.02, cpuSeconds(pid: weed) - weed0 < 0.02 { return }
+            if !(cpuSeconds(pid: tarn) - tarn0 >= 0.02), !(cpuSeconds(pid: weed) - weed0 >= 0.02) { return }
         }
     }
 
