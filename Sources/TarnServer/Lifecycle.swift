@@ -2,12 +2,15 @@ import CLinuxShims
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import TarnBlock
 
 /// Runs `app` until SIGTERM or SIGINT, then shuts down gracefully: the listener closes, requests
 /// in flight (an upload half sent, say) run to their end, and only then does this return, so
 /// the caller can close the database. `onShutdown` runs when the signal arrives, before the
-/// server stops accepting.
-public func runUntilSignalled(_ app: some ApplicationProtocol, logger: Logger, onShutdown: @escaping @Sendable () -> Void) async throws {
+/// server stops accepting; `onRelaysLeft` once the server has stopped, with the relayed GETs
+/// still running (if any), before they are waited for.
+public func runUntilSignalled(_ app: some ApplicationProtocol, logger: Logger, onShutdown: @escaping @Sendable () -> Void,
+                              onRelaysLeft: (Int) -> Void) async throws {
     let notice = ShutdownNotice(announce: onShutdown)
     // Services shut down in reverse order: the notice first, then the HTTP server.
     let group = ServiceGroup(configuration: .init(
@@ -16,6 +19,14 @@ public func runUntilSignalled(_ app: some ApplicationProtocol, logger: Logger, o
         logger: logger
     ))
     try await group.run()
+    // A relayed GET moves its body on a thread of its own, through its own copy of the
+    // client's socket (`RelayedRead`): the server's graceful shutdown does not see it, and the
+    // process's exit cut the body short. It runs to its end first, like any request in flight.
+    let left = RemoteRelay.inFlight
+    if left > 0 { onRelaysLeft(left) }
+    while RemoteRelay.inFlight > 0 {
+        try? await Task.sleep(for: .milliseconds(10))
+    }
 }
 
 /// A service that does nothing until graceful shutdown begins, then says so.

@@ -144,10 +144,13 @@ struct Serve: AsyncParsableCommand {
             print(lines.joined(separator: "\n"))
             fflush(nil)
         }
-        try await runUntilSignalled(app, logger: logger) {
+        try await runUntilSignalled(app, logger: logger, onShutdown: {
             print("Tarn is shutting down: finishing requests in flight")
             fflush(nil)
-        }
+        }, onRelaysLeft: { left in
+            print("Tarn is waiting for \(left) relayed GET\(left == 1 ? "" : "s") to finish")
+            fflush(nil)
+        })
         // Folds the WALs into the database files, so a stopped server leaves self-contained
         // files. Committed data is already durable in the WAL, so a checkpoint that cannot run
         // (a reader still holding a snapshot) is reported, not an exit failure.

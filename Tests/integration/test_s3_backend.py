@@ -484,6 +484,41 @@ def test_backend_killed_mid_relay_cuts_the_response_and_a_retry_succeeds():
         assert hashlib.md5(got).digest() == hashlib.md5(body).digest()
 
 
+def test_sigterm_lets_a_relayed_get_finish_whole():
+    """A relayed GET moves its body on a thread beside the server's connections: SIGTERM while
+    its client is part way through lets it run to its end, as any request in flight does, and
+    only then does the server stop."""
+    with big_object_on_a_weed_of_its_own() as (weed, server, s3, repo, body):
+        port = int(server.url.rsplit(":", 1)[1])
+        request = raw_request(f"{server.url}/{repo.id}/main/big.bin", "GET")
+        # The same GET is relayed on this server (a relay is counted when it ends).
+        done = relays(server, "done")
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(request)
+            assert read_response(sock)[2] == body
+        assert relays(server, "done") == done + 1
+
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(request)
+            first = sock.recv(1 << 16)
+            assert first.startswith(b"HTTP/1.1 200")
+            # 96 MiB cannot fit in the sockets' and the relay's buffers: the relay waits for
+            # this client to read on, which it does only once the server, its connections
+            # closed, says it waits for the relay (before, it exited and cut the body short).
+            server.tarn.proc.send_signal(15)
+            lines = []
+            for line in server.tarn.proc.stdout:
+                lines.append(line)
+                if line.startswith("Tarn is waiting for") or line.startswith("Tarn stopped"):
+                    break
+            assert lines[-1] == "Tarn is waiting for 1 relayed GET to finish\n", lines
+            status, _, got, rest = read_response(sock, first)
+            assert status == 200 and rest == b""
+            assert hashlib.md5(got).digest() == hashlib.md5(body).digest()
+        assert server.tarn.proc.wait(timeout=60) == 0
+        assert "Tarn stopped\n" in server.tarn.proc.stdout.read()
+
+
 def test_a_slow_reader_keeps_server_memory_bounded(weed, server, tmp_path):
     bucket = weed.make_bucket()
     repo = server.repo(f"s3://{bucket}/slow")

@@ -38,6 +38,9 @@ public struct RemoteRelay: Sendable {
 
     public static func release() { running.subtract(1, ordering: .relaxed) }
 
+    /// Relays claimed and not given back yet.
+    public static var inFlight: Int { running.load(ordering: .relaxed) }
+
     /// Connects (curl makes the connection), sends the signed GET and reads the answer's head,
     /// blocking: run it on a thread that may wait. Nil when the connection failed or the
     /// answer is not the read's body.
