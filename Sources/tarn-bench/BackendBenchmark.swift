@@ -119,8 +119,10 @@ struct BackendBenchmark {
         @Sendable func pick(_ n: Int) -> Int { (n &* 7919) % perClient }
         // Five rounds, the side going first alternating, best of each side: SeaweedFS's own
         // rate drifts by tens of percent within a run (its caches, Go's collector), and one
-        // phase per side measured that drift as much as Tarn. The first round through
-        // Tarn runs at about half speed: SeaweedFS spends twice its later CPU per GET on it.
+        // phase per side measured that drift as much as Tarn. The first round is often the
+        // slowest: SeaweedFS's first reads after the writes cost it up to twice its later CPU
+        // per GET, and Tarn reads first (with direct reads first, two runs of 1 GiB GETs put
+        // that cost on the direct side; docs/benchmarks.md).
         var getSmall = Best()
         for round in 0..<rounds {
             getSmall.add(try meter.round("4 KiB GETs", round, unit: "/s", per: getsPerRound, tarn: {
@@ -263,8 +265,8 @@ struct CPUMeter {
     /// Returns once Tarn and SeaweedFS are both idle: under 10 % of a core over a fifth of a
     /// second (30 s at most; a process whose CPU cannot be read counts as idle), so that no
     /// side pays for work left over from the one before.
-    /// (It did not change the first round's cost: SeaweedFS spends about twice its later CPU
-    /// on the first reads through Tarn, idle or not when they start; docs/benchmarks.md.)
+    /// (It did not change the first round's cost: SeaweedFS spends up to twice its later CPU
+    /// on its first reads after the writes, idle or not when they start; docs/benchmarks.md.)
     func settle() {
         for _ in 0..<150 {
             let tarn0 = cpuSeconds(pid: tarn), weed0 = cpuSeconds(pid: weed)
