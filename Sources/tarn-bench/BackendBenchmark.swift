@@ -12,6 +12,8 @@ struct BackendBenchmark {
     let quick: Bool
     let clients = 32
     var bigBytes: Int { (quick ? 103 : 1_024) << 20 }
+    /// How the round lines name the big object: its size.
+    var big: String { quick ? "103 MiB" : "1 GiB" }
     var streamBytes: Int { (quick ? 512 : 5_120) << 20 }
     var smallObjects: Int { quick ? 1_000 : 5_000 }
     /// 4 KiB GETs per side in each round.
@@ -62,7 +64,7 @@ struct BackendBenchmark {
         var put = Best(), get = Best()
         for round in 0..<rounds {
             let key = "big-\(round).bin"
-            put.add(try meter.round("1 GiB PUT", round, unit: "MB/s", per: 1, tarn: {
+            put.add(try meter.round("\(big) PUT", round, unit: "MB/s", per: 1, tarn: {
                 try rate(bigBytes) {
                     try expect(tarnStream.transfer(method: "PUT", path: "/bench/main/" + key,
                                                    headers: tarn.headers("PUT", "/bench/main/" + key, payloadHash: SigV4.unsignedPayload),
@@ -78,7 +80,7 @@ struct BackendBenchmark {
         }
         for round in 0..<rounds {
             let key = "big-\(round).bin"
-            get.add(try meter.round("1 GiB GET", round, unit: "MB/s", per: 1, tarn: {
+            get.add(try meter.round("\(big) GET", round, unit: "MB/s", per: 1, tarn: {
                 try rate(bigBytes) {
                     try expect(tarnStream.transfer(method: "GET", path: "/bench/main/" + key, headers: tarn.headers("GET", "/bench/main/" + key)),
                                200, "GET through Tarn", bytes: bigBytes)
