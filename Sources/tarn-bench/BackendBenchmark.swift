@@ -254,7 +254,7 @@ struct BackendBenchmark {
 /// One measurement's rounds: each side's best, and the two sides' ratio round by round. The
 /// figures' ratios are the median of those paired ratios (since the fourteenth session). The
 /// two sides of a round run back to back on the same SeaweedFS, and on these two cores a 1 GiB
-/// PUT round's ratio is the ratio of the CPU work the two servers did (to within 0.05 in 40
+/// PUT round's ratio is the ratio of the CPU work the two servers did (to within 0.06 in 70
 /// rounds, docs/benchmarks.md), so SeaweedFS's own work moves it, and that varies by up to a
 /// quarter from one upload of the same bytes to the next. The ratio of the bests paired the
 /// cheapest of five direct uploads with Tarn's best, and missed on that; it is still reported
